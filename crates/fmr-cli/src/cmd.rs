@@ -1,0 +1,448 @@
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fmr_engine::{Engine, Inputs};
+use fmr_kb::{KnowledgeBase, Level};
+use fmr_report::Format;
+
+use crate::output::print;
+
+/// fmr — the Failure Mode Researcher: reads your training logs, config, code and a
+/// sentence about the symptom, and answers with ranked, sourced hypotheses and a plan.
+#[derive(Debug, Parser)]
+#[command(name = "fmr", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole investigation: ingest, characterize, search, hypothesize, audit, plan.
+    Investigate(InvestigateArgs),
+    /// Characterize only: symptoms with numbers, onset, environment, open questions (JSON).
+    Characterize(InvestigateArgs),
+    /// Ingest logs and print the metric series.
+    Metrics(MetricsArgs),
+    /// Search the knowledge base.
+    Search(SearchArgs),
+    /// Run the code auditors over a Python file or project.
+    Audit(AuditArgs),
+    /// Inspect and validate the knowledge base.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+    /// Print the JSON Schema of the report.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+struct InvestigateArgs {
+    /// Log files or run directories (searched recursively).
+    paths: Vec<PathBuf>,
+    /// The training code to audit (a file or a directory).
+    #[arg(long, value_name = "DIR")]
+    code: Option<PathBuf>,
+    /// What goes wrong, in your words ("loss becomes NaN after 2k steps with fp16").
+    #[arg(long, value_name = "TEXT")]
+    symptom: Option<String>,
+    /// What you expected instead.
+    #[arg(long, value_name = "TEXT")]
+    expected: Option<String>,
+    /// Something you tried, and how it went (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    tried: Vec<String>,
+    /// What changed since the last good run (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    changed: Vec<String>,
+    /// Environment facts and hyperparameters, e.g. learning_rate=3e-4 precision=fp16 (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    env: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
+    /// Also write the report into this directory (report.<ext> and report.json).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Md,
+    Json,
+    Html,
+}
+
+impl ReportFormat {
+    fn format(self) -> Format {
+        match self {
+            Self::Text => Format::Text,
+            Self::Md => Format::Markdown,
+            Self::Json => Format::Json,
+            Self::Html => Format::Html,
+        }
+    }
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+#[derive(Debug, Args)]
+struct MetricsArgs {
+    /// Log files or run directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Text)]
+    format: MetricsFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MetricsFormat {
+    Text,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    /// Free text to search for.
+    text: String,
+    /// Query level: 1 exact, 2 technique, 3 phenomenon, 4 cross-domain analogy.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
+    level: u8,
+    #[arg(long, default_value_t = 10)]
+    limit: usize,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    format: PlainFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PlainFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// A Python file or project directory.
+    path: PathBuf,
+    /// Only these rule codes (repeatable), e.g. --rule PT001.
+    #[arg(long = "rule", value_name = "CODE")]
+    rules: Vec<String>,
+    /// Only this auditor's rules (silent_bug_detector, data_flow_tracer, jax_logic_auditor, paper_alignment_auditor).
+    #[arg(long)]
+    auditor: Option<String>,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    format: PlainFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum KbCommand {
+    /// One line per entry.
+    List,
+    /// One entry in full.
+    Show { id: String },
+    /// Counts: entries, domains, analogy edges, sources by kind.
+    Stats {
+        #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+        format: PlainFormat,
+    },
+    /// Validate schema, ids, links and sources; exit 0 only when valid.
+    Check {
+        /// Check this directory of entries instead of the embedded knowledge base.
+        dir: Option<PathBuf>,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Investigate(args) => investigate(args, false),
+        Command::Characterize(args) => investigate(args, true),
+        Command::Metrics(args) => metrics(args),
+        Command::Search(args) => search(args),
+        Command::Audit(args) => audit(args),
+        Command::Kb { command } => kb(command),
+        Command::Schema => {
+            print(&format!("{}\n", serde_json::to_string_pretty(&fmr_report::json_schema())?))?;
+            Ok(0)
+        }
+    }
+}
+
+fn investigate(args: InvestigateArgs, characterize_only: bool) -> anyhow::Result<u8> {
+    if args.paths.is_empty() && args.code.is_none() && args.symptom.is_none() {
+        eprintln!("fmr: nothing to investigate: give log paths, --code DIR or --symptom TEXT (see fmr investigate --help)");
+        return Ok(2);
+    }
+    let inputs = Inputs {
+        paths: args.paths.clone(),
+        code: args.code.clone(),
+        code_snippets: Vec::new(),
+        symptom: args.symptom.clone(),
+        expected: args.expected.clone(),
+        tried: args.tried.clone(),
+        changes: args.changed.clone(),
+        env: args.env.clone(),
+    };
+    let engine = Engine::new().map_err(anyhow::Error::msg)?;
+    let report = engine.investigate(&inputs);
+    for problem in &report.problems {
+        eprintln!("fmr: {problem}");
+    }
+    let nothing_read = !args.paths.is_empty() && report.inputs.is_empty();
+    if nothing_read && args.symptom.is_none() && args.code.is_none() {
+        eprintln!("fmr: nothing readable in the given paths");
+        return Ok(2);
+    }
+
+    if characterize_only {
+        print(&format!("{}\n", serde_json::to_string_pretty(&report.characterization)?))?;
+    } else {
+        let format = args.format.format();
+        let rendered = fmr_report::render(&report, format);
+        if let Some(dir) = &args.out {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create output directory {}", dir.display()))?;
+            let main = dir.join(format!("report.{}", format.extension()));
+            std::fs::write(&main, &rendered).with_context(|| format!("cannot write {}", main.display()))?;
+            let json = dir.join("report.json");
+            std::fs::write(&json, fmr_report::render_json(&report)).with_context(|| format!("cannot write {}", json.display()))?;
+            eprintln!("fmr: wrote {} and {}", main.display(), json.display());
+        }
+        print(&rendered)?;
+    }
+    Ok(if report.problems.is_empty() { 0 } else { 1 })
+}
+
+fn metrics(args: MetricsArgs) -> anyhow::Result<u8> {
+    let ingested = fmr_ingest::ingest(&args.paths);
+    for problem in &ingested.problems {
+        eprintln!("fmr: {problem}");
+    }
+    if ingested.runs.is_empty() {
+        eprintln!("fmr: nothing readable in the given paths");
+        return Ok(2);
+    }
+    match args.format {
+        MetricsFormat::Csv => {
+            let mut buf = Vec::new();
+            fmr_ingest::write_metrics_csv(&ingested.runs, &mut buf)?;
+            print(&String::from_utf8_lossy(&buf))?;
+        }
+        MetricsFormat::Json => print(&format!("{}\n", serde_json::to_string(&ingested.runs)?))?,
+        MetricsFormat::Text => {
+            let mut out = String::new();
+            for run in &ingested.runs {
+                out.push_str(&format!("{} ({}; {})\n", run.name, run.path, run.formats.join(", ")));
+                for s in &run.series {
+                    let finite = s.finite_values();
+                    let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+                    let non_finite = s.points.len() - finite.len();
+                    let first = s.points.first().map(|p| p.step).unwrap_or(0);
+                    let last = s.points.last().map(|p| p.step).unwrap_or(0);
+                    let range = if finite.is_empty() { "no finite values".to_string() } else { format!("{lo:.6} .. {hi:.6}") };
+                    out.push_str(&format!(
+                        "  {:<40} {:>7} points  steps {}..{}  {}{}\n",
+                        s.tag,
+                        s.points.len(),
+                        first,
+                        last,
+                        range,
+                        if non_finite > 0 { format!("  ({non_finite} non-finite)") } else { String::new() }
+                    ));
+                }
+                for e in &run.events {
+                    out.push_str(&format!("  ! {}:{} {:?}: {}\n", e.file, e.line, e.kind, e.text.trim()));
+                }
+            }
+            print(&out)?;
+        }
+    }
+    Ok(if ingested.problems.is_empty() { 0 } else { 1 })
+}
+
+fn search(args: SearchArgs) -> anyhow::Result<u8> {
+    let kb = KnowledgeBase::embedded();
+    let index = kb.index().context("cannot build the knowledge-base index")?;
+    let level = Level::from_number(args.level).unwrap_or(Level::Exact);
+    let hits = index.search(&args.text, level, args.limit)?;
+    match args.format {
+        PlainFormat::Json => {
+            let rows: Vec<_> = hits
+                .iter()
+                .map(|h| {
+                    serde_json::json!({
+                        "id": h.id,
+                        "title": kb.get(&h.id).map(|e| e.title.as_str()).unwrap_or(""),
+                        "level": args.level,
+                        "score": h.score,
+                        "matched": h.matched,
+                    })
+                })
+                .collect();
+            print(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
+        }
+        PlainFormat::Text => {
+            let mut out = String::new();
+            if hits.is_empty() {
+                out.push_str("no matches\n");
+            }
+            for h in &hits {
+                let title = kb.get(&h.id).map(|e| e.title.as_str()).unwrap_or("");
+                out.push_str(&format!("{:>7.2}  {}  {}  (L{}: {})\n", h.score, h.id, title, args.level, h.matched.join(", ")));
+            }
+            print(&out)?;
+        }
+    }
+    Ok(0)
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<u8> {
+    let mut rules: Vec<&'static dyn fmr_audit::AuditRule> = Vec::new();
+    for code in &args.rules {
+        match fmr_audit::rule(code) {
+            Some(rule) => rules.push(rule),
+            None => {
+                eprintln!("fmr: unknown audit rule {code:?}; known: {}", fmr_audit::RULES.iter().map(|r| r.code()).collect::<Vec<_>>().join(", "));
+                return Ok(2);
+            }
+        }
+    }
+    if rules.is_empty() {
+        rules = fmr_audit::RULES.to_vec();
+    }
+    if let Some(auditor) = &args.auditor {
+        rules.retain(|r| r.auditor().as_str() == auditor);
+        if rules.is_empty() {
+            eprintln!("fmr: no rules for auditor {auditor:?}");
+            return Ok(2);
+        }
+    }
+    let report = fmr_audit::audit_path(&args.path, &rules);
+    for problem in &report.problems {
+        eprintln!("fmr: {problem}");
+    }
+    if report.files_scanned == 0 {
+        eprintln!("fmr: no Python file could be read at {}", args.path.display());
+        return Ok(2);
+    }
+    match args.format {
+        PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&report.findings)?))?,
+        PlainFormat::Text => {
+            let mut out = String::new();
+            for f in &report.findings {
+                out.push_str(&format!("{}:{}:{}: {} [{}] {}\n    | {}\n", f.file, f.line, f.column, f.rule, f.name, f.message, f.snippet));
+            }
+            out.push_str(&format!("{} finding(s) in {} file(s)\n", report.findings.len(), report.files_scanned));
+            print(&out)?;
+        }
+    }
+    Ok(if report.problems.is_empty() { 0 } else { 1 })
+}
+
+fn kb(command: KbCommand) -> anyhow::Result<u8> {
+    match command {
+        KbCommand::List => {
+            let kb = KnowledgeBase::embedded();
+            let mut out = String::new();
+            for e in kb.entries() {
+                out.push_str(&format!("{}  {:<14} {}\n", e.id, e.domains.first().map(String::as_str).unwrap_or(""), e.title));
+            }
+            print(&out)?;
+            Ok(0)
+        }
+        KbCommand::Show { id } => {
+            let kb = KnowledgeBase::embedded();
+            let Some(e) = kb.get(&id) else {
+                eprintln!("fmr: no knowledge-base entry {id:?} (see fmr kb list)");
+                return Ok(2);
+            };
+            print(&show_entry(e, &kb))?;
+            Ok(0)
+        }
+        KbCommand::Stats { format } => {
+            let stats = KnowledgeBase::embedded().stats();
+            match format {
+                PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?,
+                PlainFormat::Text => {
+                    let mut out = format!("entries: {}\nanalogy edges: {}\ndomains:\n", stats.entries, stats.analogy_edges);
+                    for (d, n) in &stats.domains {
+                        out.push_str(&format!("  {d:<14} {n}\n"));
+                    }
+                    out.push_str("sources:\n");
+                    for (k, n) in &stats.sources {
+                        out.push_str(&format!("  {k:<14} {n}\n"));
+                    }
+                    print(&out)?;
+                }
+            }
+            Ok(0)
+        }
+        KbCommand::Check { dir } => {
+            let kb = match &dir {
+                Some(d) => KnowledgeBase::from_dir(d).with_context(|| format!("cannot read {}", d.display()))?,
+                None => KnowledgeBase::embedded(),
+            };
+            let mut problems = kb.check();
+            // Audit rule codes must name real rules.
+            for e in kb.entries() {
+                for code in &e.audit_rules {
+                    if fmr_audit::rule(code).is_none() {
+                        problems.push(fmr_kb::CheckProblem::new(&e.id, format!("audit rule {code} does not exist")));
+                    }
+                }
+            }
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            if problems.is_empty() {
+                eprintln!("knowledge base OK: {} entries", kb.len());
+                Ok(0)
+            } else {
+                eprintln!("{} problem(s) in {} entries", problems.len(), kb.len());
+                Ok(1)
+            }
+        }
+    }
+}
+
+fn show_entry(e: &fmr_kb::Entry, kb: &KnowledgeBase) -> String {
+    let mut out = format!("{} — {}\ndomains: {}\naliases: {}\n\n{}\n\n", e.id, e.title, e.domains.join(", "), e.aliases.join("; "), e.summary.trim());
+    out.push_str("signatures:\n");
+    for s in &e.signatures {
+        out.push_str(&format!("  {} on {} (weight {:.2}): {}\n", s.kind, s.metric, s.weight, s.condition));
+    }
+    out.push_str("causes:\n");
+    for c in &e.causes {
+        out.push_str(&format!("  - {c}\n"));
+    }
+    out.push_str("diagnostics:\n");
+    for d in &e.diagnostics {
+        out.push_str(&format!("  - {d}\n"));
+    }
+    out.push_str("fixes:\n");
+    for f in &e.fixes {
+        out.push_str(&format!("  - [{}] {} — when {}; {}\n", f.effort, f.action, f.condition, f.why));
+    }
+    if !e.audit_rules.is_empty() {
+        out.push_str(&format!("audit rules: {}\n", e.audit_rules.join(", ")));
+    }
+    let analogies = kb.analogies_of(&e.id);
+    if !analogies.is_empty() {
+        out.push_str("analogies:\n");
+        for (other, note) in analogies {
+            out.push_str(&format!("  {} {} — {}\n", other.id, other.title, note));
+        }
+    }
+    out.push_str("sources:\n");
+    for s in &e.sources {
+        out.push_str(&format!("  [{}] {} ({}, {}) {}\n      {}\n", s.kind, s.title, s.reference, s.year, s.url, s.claim));
+    }
+    out
+}

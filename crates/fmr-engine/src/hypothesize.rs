@@ -1,0 +1,325 @@
+//! Stage 4: candidate failure modes scored by evidence, with the arithmetic shown.
+//!
+//! The score is a sum of named terms (log-odds style), turned into likelihoods by a
+//! softmax that includes an "something else" alternative, so a weak best match
+//! does not read as a confident one.
+
+use std::collections::BTreeMap;
+
+use fmr_core::{
+    AuditFinding, Characterization, Evidence, EvidenceKind, Hypothesis, HypothesisStatus, Origin, ScoreTerm,
+    TriedOutcome,
+};
+use fmr_kb::{Entry, KnowledgeBase};
+
+use crate::search::EntryHits;
+
+/// Weights of the score terms. Signatures and code are the strongest evidence;
+/// words alone are weaker; the base rate is a prior.
+const W_SIGNATURE: f64 = 2.5;
+const W_TEXT: f64 = 2.0;
+const W_ENVIRONMENT: f64 = 0.8;
+const W_CODE: f64 = 2.5;
+const W_TRIED_FAILED: f64 = -1.2;
+const W_TRIED_HELPED: f64 = 1.0;
+/// Score of the "none of these" alternative in the softmax.
+const OTHER_SCORE: f64 = 0.5;
+/// How many hypotheses the report ranks.
+pub const MAX_HYPOTHESES: usize = 8;
+
+/// Scores every candidate and returns the ranked hypotheses (eliminated last).
+pub fn hypothesize(
+    c: &Characterization,
+    hits: &BTreeMap<String, EntryHits>,
+    findings: &[AuditFinding],
+    kb: &KnowledgeBase,
+) -> Vec<Hypothesis> {
+    let mut scored: Vec<(f64, Hypothesis)> = Vec::new();
+    for entry in kb.entries() {
+        let hit = hits.get(&entry.id);
+        let mut terms = Vec::new();
+        let mut evidence = Vec::new();
+        let mut status = HypothesisStatus::Active;
+
+        let sig = signature_match(entry, c, &mut evidence);
+        let text = hit.map(EntryHits::text_score).unwrap_or(0.0);
+        if sig <= 0.0 && text <= 0.0 {
+            continue;
+        }
+        if sig > 0.0 {
+            terms.push(term("signatures", W_SIGNATURE * sig, format!("symptom signatures match {:.2}", sig)));
+        }
+        if let Some(h) = hit
+            && text > 0.0
+        {
+            let levels = h.by_level.keys().map(|l| format!("L{l}")).collect::<Vec<_>>().join(", ");
+            terms.push(term("search", W_TEXT * text, format!("found at {levels}, best normalised score {:.2}", text)));
+            let mut statement = format!("knowledge-base search matched {}", h.matched.iter().take(6).cloned().collect::<Vec<_>>().join(", "));
+            if let Some((seed, note)) = &h.via_analogy {
+                statement.push_str(&format!("; reached by analogy from {seed}: {note}"));
+            }
+            evidence.push(Evidence { kind: EvidenceKind::Search, statement, weight: W_TEXT * text });
+        }
+
+        let (env_fit, eliminated) = environment_fit(entry, c, &mut evidence);
+        if env_fit != 0.0 {
+            terms.push(term("environment", W_ENVIRONMENT * env_fit, "framework, precision, model fit".into()));
+        }
+        if let Some(reason) = eliminated {
+            status = HypothesisStatus::Eliminated;
+            evidence.push(Evidence { kind: EvidenceKind::Environment, statement: reason, weight: -5.0 });
+        }
+
+        let code = code_support(entry, findings, &mut evidence);
+        if code > 0.0 {
+            terms.push(term("code", W_CODE * code, "auditor findings confirm it in code".into()));
+        }
+
+        let (tried_score, lowered) = tried_evidence(entry, c, &mut evidence);
+        if tried_score != 0.0 {
+            terms.push(term("tried", tried_score, "fixes already tried".into()));
+        }
+        if lowered && status == HypothesisStatus::Active {
+            status = HypothesisStatus::Lowered;
+        }
+
+        let prior = (entry.base_rate.clamp(0.0, 1.0) + 0.05).ln();
+        terms.push(term("base_rate", prior, format!("prior {:.2} from the knowledge base", entry.base_rate)));
+        evidence.push(Evidence {
+            kind: EvidenceKind::BaseRate,
+            statement: format!("base rate {:.2}", entry.base_rate),
+            weight: prior,
+        });
+
+        let total: f64 = terms.iter().map(|t| t.value).sum();
+        let levels = hit.map(|h| h.by_level.keys().copied().collect()).unwrap_or_default();
+        scored.push((total, hypothesis(entry, status, evidence, terms, levels)));
+    }
+
+    scored.sort_by(|a, b| {
+        let rank = |h: &Hypothesis| (h.status == HypothesisStatus::Eliminated) as u8;
+        rank(&a.1).cmp(&rank(&b.1)).then(b.0.total_cmp(&a.0)).then(a.1.id.cmp(&b.1.id))
+    });
+    let active: Vec<f64> = scored
+        .iter()
+        .filter(|(_, h)| h.status != HypothesisStatus::Eliminated)
+        .take(MAX_HYPOTHESES)
+        .map(|(s, _)| *s)
+        .collect();
+    let max = active.iter().copied().fold(OTHER_SCORE, f64::max);
+    let denominator: f64 = active.iter().map(|s| (s - max).exp()).sum::<f64>() + (OTHER_SCORE - max).exp();
+
+    let mut out: Vec<Hypothesis> = Vec::new();
+    let eliminated_cap = 3;
+    let mut eliminated = 0;
+    for (score, mut h) in scored {
+        if h.status == HypothesisStatus::Eliminated {
+            if eliminated < eliminated_cap {
+                h.likelihood = 0.0;
+                eliminated += 1;
+                out.push(h);
+            }
+            continue;
+        }
+        if out.iter().filter(|o| o.status != HypothesisStatus::Eliminated).count() >= MAX_HYPOTHESES {
+            continue;
+        }
+        h.likelihood = round3((score - max).exp() / denominator);
+        out.push(h);
+    }
+    add_distinctions(&mut out, kb);
+    out
+}
+
+fn term(factor: &str, value: f64, reason: String) -> ScoreTerm {
+    ScoreTerm { factor: factor.to_string(), value: round3(value), reason }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// 1 - Π(1 - m) over the symptoms, where m is the best signature weight for that
+/// symptom (discounted when the metric role differs).
+fn signature_match(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evidence>) -> f64 {
+    let mut miss = 1.0;
+    for symptom in &c.symptoms {
+        let best = entry
+            .signatures
+            .iter()
+            .filter(|s| s.symptom_kind() == Some(symptom.kind))
+            .map(|s| {
+                let role_fit = match (s.metric_role(), symptom.role) {
+                    (Some(fmr_core::MetricRole::Any), _) | (_, None) => 0.85,
+                    (Some(a), Some(b)) if a == b => 1.0,
+                    _ => 0.6,
+                };
+                (s.weight * role_fit * symptom.confidence, s)
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((m, sig)) = best {
+            miss *= 1.0 - m.clamp(0.0, 0.99);
+            let origin = match symptom.origin {
+                Origin::Detector => "measured",
+                Origin::UserText => "described",
+                Origin::LogEvent => "logged",
+            };
+            evidence.push(Evidence {
+                kind: EvidenceKind::Symptom,
+                statement: format!("{origin}: {} — matches signature \"{}\"", symptom.statement, sig.condition),
+                weight: round3(W_SIGNATURE * m),
+            });
+        }
+    }
+    1.0 - miss
+}
+
+/// Fit of framework, precision and model; and whether the environment rules it out.
+fn environment_fit(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evidence>) -> (f64, Option<String>) {
+    let env = &c.environment;
+    let mut fit: f64 = 0.0;
+    let vocabulary = entry
+        .techniques
+        .iter()
+        .chain(&entry.aliases)
+        .chain(std::iter::once(&entry.title))
+        .map(|t| t.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if let Some(fw) = env.framework.as_deref()
+        && entry.frameworks.iter().any(|f| f.eq_ignore_ascii_case(fw))
+    {
+        fit += 0.4;
+        evidence.push(Evidence {
+            kind: EvidenceKind::Environment,
+            statement: format!("reported in {fw}, the framework in use"),
+            weight: 0.3,
+        });
+    }
+    let fp16_specific = (vocabulary.contains("fp16") || vocabulary.contains("half precision") || vocabulary.contains("float16"))
+        && !vocabulary.contains("bf16");
+    match env.precision.as_deref() {
+        Some(p @ ("fp16" | "mixed_fp16")) if fp16_specific => {
+            fit += 0.8;
+            evidence.push(Evidence {
+                kind: EvidenceKind::Environment,
+                statement: format!("the run uses {p}, the precision this failure needs"),
+                weight: 0.6,
+            });
+        }
+        Some(p @ ("fp32" | "bf16")) if fp16_specific && precision_specific(entry) => {
+            return (
+                fit,
+                Some(format!("the run uses {p}, and this failure needs fp16 arithmetic")),
+            );
+        }
+        _ => {}
+    }
+    if let Some(model) = env.model.as_deref()
+        && vocabulary.contains(&model.to_lowercase())
+    {
+        fit += 0.5;
+        evidence.push(Evidence {
+            kind: EvidenceKind::Environment,
+            statement: format!("the model ({model}) is the kind this failure is reported for"),
+            weight: 0.4,
+        });
+    }
+    (fit.min(1.5), None)
+}
+
+/// A finding of an audit rule the entry lists is direct evidence.
+fn code_support(entry: &Entry, findings: &[AuditFinding], evidence: &mut Vec<Evidence>) -> f64 {
+    let mut best: f64 = 0.0;
+    for f in findings.iter().filter(|f| entry.audit_rules.contains(&f.rule)) {
+        best = best.max(f.confidence);
+        evidence.push(Evidence {
+            kind: EvidenceKind::Code,
+            statement: format!("{}:{}: {} {}", f.file, f.line, f.rule, f.message),
+            weight: round3(W_CODE * f.confidence),
+        });
+    }
+    best
+}
+
+/// A failed fix lowers the hypothesis it was meant to fix; a fix that helped raises it.
+fn tried_evidence(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evidence>) -> (f64, bool) {
+    let mut score = 0.0;
+    let mut lowered = false;
+    for tried in &c.tried {
+        let Some(fix) = entry.fixes.iter().find(|f| crate::plan::fix_matches_text(f, &tried.text)) else {
+            continue;
+        };
+        match tried.outcome {
+            TriedOutcome::Failed => {
+                score += W_TRIED_FAILED;
+                lowered = true;
+                evidence.push(Evidence {
+                    kind: EvidenceKind::Tried,
+                    statement: format!("\"{}\" was tried and did not help; it is this failure's standard fix ({})", tried.text, fix.action),
+                    weight: W_TRIED_FAILED,
+                });
+            }
+            TriedOutcome::Helped | TriedOutcome::Partial => {
+                let w = if tried.outcome == TriedOutcome::Helped { W_TRIED_HELPED } else { W_TRIED_HELPED / 2.0 };
+                score += w;
+                evidence.push(Evidence {
+                    kind: EvidenceKind::Tried,
+                    statement: format!("\"{}\" helped at least partly, as this failure predicts ({})", tried.text, fix.action),
+                    weight: w,
+                });
+            }
+            TriedOutcome::Unknown => {}
+        }
+    }
+    (score, lowered)
+}
+
+fn hypothesis(entry: &Entry, status: HypothesisStatus, evidence: Vec<Evidence>, score: Vec<ScoreTerm>, levels: Vec<u8>) -> Hypothesis {
+    let mut sources: Vec<_> = entry.sources.iter().map(|s| s.to_source()).collect();
+    // Practical sources first: they say what worked.
+    sources.sort_by_key(|s| !s.kind.is_practical());
+    Hypothesis {
+        id: entry.id.clone(),
+        title: entry.title.clone(),
+        likelihood: 0.0,
+        status,
+        root_cause: entry.causes.first().cloned().unwrap_or_default(),
+        other_causes: entry.causes.iter().skip(1).cloned().collect(),
+        fixes: entry.fixes.iter().map(|f| f.action.clone()).collect(),
+        evidence,
+        score,
+        levels,
+        domains: entry.domains.clone(),
+        distinguish: Vec::new(),
+        sources,
+    }
+}
+
+/// Where two ranked hypotheses are look-alikes, say what tells them apart.
+fn add_distinctions(hypotheses: &mut [Hypothesis], kb: &KnowledgeBase) {
+    let ids: Vec<String> = hypotheses.iter().map(|h| h.id.clone()).collect();
+    for h in hypotheses.iter_mut() {
+        let Some(entry) = kb.get(&h.id) else { continue };
+        let rivals: Vec<&String> = ids
+            .iter()
+            .filter(|other| **other != h.id)
+            .filter(|other| {
+                entry.lookalikes.contains(other) || kb.get(other).is_some_and(|o| o.lookalikes.contains(&h.id))
+            })
+            .collect();
+        if rivals.is_empty() {
+            h.distinguish = entry.diagnostics.iter().take(1).cloned().collect();
+        } else {
+            let names = rivals.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+            h.distinguish = entry.diagnostics.iter().take(2).map(|d| format!("vs {names}: {d}")).collect();
+        }
+    }
+}
+
+/// An entry is ruled out by fp32/bf16 only when fp16 is in its title: a mention
+/// among its aliases is not enough.
+fn precision_specific(entry: &Entry) -> bool {
+    let t = entry.title.to_lowercase();
+    t.contains("fp16") || t.contains("half precision") || t.contains("float16")
+}

@@ -1,0 +1,109 @@
+//! The research engine: the pipeline of DESIGN.md from inputs to a [`Report`].
+//!
+//! ```text
+//! inputs → ingest → characterize → search (4 levels) → hypothesize
+//!        → delegate to auditors → (re-rank) → synthesize → plan → report
+//! ```
+//! Each stage lives in its own module and returns plain `fmr-core` types, so the
+//! report shows why each conclusion was drawn.
+
+pub mod characterize;
+pub mod delegate;
+pub mod hypothesize;
+pub mod plan;
+pub mod search;
+pub mod synthesize;
+pub mod text;
+
+use std::path::PathBuf;
+
+use fmr_core::{InputProblem, REPORT_SCHEMA_VERSION, Report, RunSummary, ToolInfo};
+use fmr_kb::{KnowledgeBase, SearchIndex};
+
+/// Everything the user handed over.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Log files or run directories.
+    pub paths: Vec<PathBuf>,
+    /// The code to audit.
+    pub code: Option<PathBuf>,
+    /// In-memory code (file name, text), e.g. a snippet from an evaluation case.
+    pub code_snippets: Vec<(String, String)>,
+    pub symptom: Option<String>,
+    pub expected: Option<String>,
+    pub tried: Vec<String>,
+    /// What changed since the last good run.
+    pub changes: Vec<String>,
+    /// `--env KEY=VALUE` pairs.
+    pub env: Vec<(String, String)>,
+}
+
+/// The knowledge base with its index, built once and reused across investigations.
+pub struct Engine {
+    pub kb: KnowledgeBase,
+    pub index: SearchIndex,
+}
+
+impl Engine {
+    /// The embedded knowledge base and its full-text index.
+    pub fn new() -> Result<Self, String> {
+        let kb = KnowledgeBase::embedded();
+        let index = kb.index().map_err(|e| format!("cannot build the knowledge-base index: {e}"))?;
+        Ok(Self { kb, index })
+    }
+
+    /// Runs the whole pipeline. Unreadable inputs are listed in `report.problems`;
+    /// the investigation goes on with the rest.
+    pub fn investigate(&self, inputs: &Inputs) -> Report {
+        let ingested = fmr_ingest::ingest(&inputs.paths);
+        let mut problems: Vec<InputProblem> = ingested.problems;
+        let runs = ingested.runs;
+
+        let detected = runs.iter().flat_map(fmr_detect::detect).collect();
+        let characterization = characterize::characterize(inputs, &runs, detected);
+
+        let (queries, hits) = search::search(&characterization, inputs.symptom.as_deref(), &self.kb, &self.index);
+
+        let mut audit_findings = Vec::new();
+        if let Some(code) = &inputs.code {
+            let audit = delegate::audit_code(code);
+            audit_findings.extend(audit.findings);
+            problems.extend(audit.problems);
+        }
+        for (name, text) in &inputs.code_snippets {
+            audit_findings.extend(delegate::audit_snippet(name, text));
+        }
+
+        // Findings feed back into the ranking: scoring uses them directly.
+        let hypotheses = hypothesize::hypothesize(&characterization, &hits, &audit_findings, &self.kb);
+        let delegations = delegate::delegations(&hypotheses, &self.kb, inputs.code.as_deref(), &audit_findings);
+        let findings = synthesize::findings(&characterization, &hypotheses, &self.kb);
+        let synthesis = synthesize::synthesize(&hypotheses, &self.kb);
+        let next_steps = plan::plan(&characterization, &hypotheses, &audit_findings, &self.kb);
+
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION.to_string(),
+            tool: ToolInfo { name: "fmr".into(), version: env!("CARGO_PKG_VERSION").into() },
+            inputs: runs
+                .iter()
+                .map(|r| RunSummary {
+                    name: r.name.clone(),
+                    path: r.path.clone(),
+                    formats: r.formats.clone(),
+                    series: r.series.len(),
+                    points: r.point_count(),
+                    events: r.events.len(),
+                })
+                .collect(),
+            problems,
+            characterization,
+            queries,
+            hypotheses,
+            delegations,
+            audit_findings,
+            findings,
+            synthesis,
+            next_steps,
+        }
+    }
+}
