@@ -34,8 +34,18 @@ enum Command {
         #[command(subcommand)]
         command: KbCommand,
     },
+    /// Run labelled failure reports (JSON lines) and print top-1/top-3 hit rates and the misses.
+    Eval(EvalArgs),
     /// Print the JSON Schema of the report.
     Schema,
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// A JSON-lines file of cases (symptom, expected, tried, environment, code_snippet, accept).
+    cases: PathBuf,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    format: PlainFormat,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +179,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Search(args) => search(args),
         Command::Audit(args) => audit(args),
         Command::Kb { command } => kb(command),
+        Command::Eval(args) => eval(args),
         Command::Schema => {
             print(&format!("{}\n", serde_json::to_string_pretty(&fmr_report::json_schema())?))?;
             Ok(0)
@@ -445,4 +456,51 @@ fn show_entry(e: &fmr_kb::Entry, kb: &KnowledgeBase) -> String {
         out.push_str(&format!("  [{}] {} ({}, {}) {}\n      {}\n", s.kind, s.title, s.reference, s.year, s.url, s.claim));
     }
     out
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<u8> {
+    let text = match std::fs::read(&args.cases) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("fmr: {}: not valid UTF-8 at byte {}", args.cases.display(), e.utf8_error().valid_up_to());
+                return Ok(2);
+            }
+        },
+        Err(e) => {
+            eprintln!("fmr: {}: {e}", args.cases.display());
+            return Ok(2);
+        }
+    };
+    let (cases, problems) = fmr_engine::eval::parse_cases(&text);
+    if cases.is_empty() {
+        eprintln!("fmr: {}: no usable cases", args.cases.display());
+        return Ok(2);
+    }
+    let engine = Engine::new().map_err(anyhow::Error::msg)?;
+    let summary = fmr_engine::eval::evaluate(&engine, &cases, problems);
+    for p in &summary.problems {
+        eprintln!("fmr: {}: {p}", args.cases.display());
+    }
+    match args.format {
+        PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?,
+        PlainFormat::Text => {
+            let mut out = format!(
+                "{} cases: top-1 {}/{} ({:.1}%), top-3 {}/{} ({:.1}%)\n",
+                summary.cases,
+                summary.top1,
+                summary.cases,
+                summary.top1_rate * 100.0,
+                summary.top3,
+                summary.cases,
+                summary.top3_rate * 100.0
+            );
+            for r in summary.results.iter().filter(|r| r.rank != Some(1)) {
+                let rank = r.rank.map(|k| format!("hit at {k}")).unwrap_or_else(|| "miss".into());
+                out.push_str(&format!("  {rank:<9} {}  accept /{}/\n            top: {}\n", r.id, r.accept, r.top_hypotheses.join(" | ")));
+            }
+            print(&out)?;
+        }
+    }
+    Ok(if summary.problems.is_empty() { 0 } else { 1 })
 }

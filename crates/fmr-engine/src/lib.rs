@@ -9,6 +9,7 @@
 
 pub mod characterize;
 pub mod delegate;
+pub mod eval;
 pub mod hypothesize;
 pub mod plan;
 pub mod search;

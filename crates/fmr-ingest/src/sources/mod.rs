@@ -1,0 +1,7 @@
+//! One module per log format; see [`crate::registry::SOURCES`] for the order.
+
+pub(crate) mod config;
+pub(crate) mod csv;
+pub(crate) mod hf_trainer_state;
+pub(crate) mod jsonl;
+pub(crate) mod text;
