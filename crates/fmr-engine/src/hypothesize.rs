@@ -33,6 +33,7 @@ pub fn hypothesize(
     hits: &BTreeMap<String, EntryHits>,
     findings: &[AuditFinding],
     kb: &KnowledgeBase,
+    user_words: &str,
 ) -> Vec<Hypothesis> {
     let mut scored: Vec<(f64, Hypothesis)> = Vec::new();
     for entry in kb.entries() {
@@ -61,7 +62,7 @@ pub fn hypothesize(
             evidence.push(Evidence { kind: EvidenceKind::Search, statement, weight: W_TEXT * text });
         }
 
-        let (env_fit, eliminated) = environment_fit(entry, c, &mut evidence);
+        let (env_fit, eliminated) = environment_fit(entry, c, user_words, &mut evidence);
         if env_fit != 0.0 {
             terms.push(term("environment", W_ENVIRONMENT * env_fit, "framework, precision, model fit".into()));
         }
@@ -83,7 +84,8 @@ pub fn hypothesize(
             status = HypothesisStatus::Lowered;
         }
 
-        let prior = (entry.base_rate.clamp(0.0, 1.0) + 0.05).ln();
+        // The prior counts half: base rates are coarse estimates.
+        let prior = 0.5 * (entry.base_rate.clamp(0.0, 1.0) + 0.05).ln();
         terms.push(term("base_rate", prior, format!("prior {:.2} from the knowledge base", entry.base_rate)));
         evidence.push(Evidence {
             kind: EvidenceKind::BaseRate,
@@ -175,7 +177,7 @@ fn signature_match(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evide
 }
 
 /// Fit of framework, precision and model; and whether the environment rules it out.
-fn environment_fit(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evidence>) -> (f64, Option<String>) {
+fn environment_fit(entry: &Entry, c: &Characterization, user_words: &str, evidence: &mut Vec<Evidence>) -> (f64, Option<String>) {
     let env = &c.environment;
     let mut fit: f64 = 0.0;
     let vocabulary = entry
@@ -196,8 +198,11 @@ fn environment_fit(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evide
             weight: 0.3,
         });
     }
-    let fp16_specific = (vocabulary.contains("fp16") || vocabulary.contains("half precision") || vocabulary.contains("float16"))
-        && !vocabulary.contains("bf16");
+    static FP16_WORDS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(fp16|float16|half[ -]precision|mixed[ -]precision|loss[ -]scal\w*|amp|autocast|gradscaler)\b")
+            .expect("valid regex")
+    });
+    let fp16_specific = FP16_WORDS.is_match(&vocabulary);
     match env.precision.as_deref() {
         Some(p @ ("fp16" | "mixed_fp16")) if fp16_specific => {
             fit += 0.8;
@@ -207,13 +212,28 @@ fn environment_fit(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evide
                 weight: 0.6,
             });
         }
-        Some(p @ ("fp32" | "bf16")) if fp16_specific && precision_specific(entry) => {
-            return (
-                fit,
-                Some(format!("the run uses {p}, and this failure needs fp16 arithmetic")),
-            );
+        Some(p @ ("fp32" | "bf16")) if precision_specific(entry) => {
+            return (fit, Some(format!("the run uses {p}, and this failure needs fp16 arithmetic")));
         }
         _ => {}
+    }
+    // A hyperparameter the user chose to mention is one they suspect; failure
+    // modes fixed by changing it fit a little better.
+    if let Some(fix) = entry.fixes.iter().find(|f| {
+        f.param.as_ref().is_some_and(|p| c.environment.hyperparameters.contains_key(p) && mentioned(p, user_words))
+    }) {
+        let param = fix.param.as_deref().unwrap_or_default();
+        fit += 0.4;
+        evidence.push(Evidence {
+            kind: EvidenceKind::Environment,
+            statement: format!("you mention {param} = {}, which this failure's fix changes", c.environment.hyperparameters[param]),
+            weight: round3(W_ENVIRONMENT * 0.4),
+        });
+    }
+    let (fit_family, family_note) = family_fit(entry, c, user_words);
+    fit += fit_family;
+    if let Some(note) = family_note {
+        evidence.push(Evidence { kind: EvidenceKind::Environment, statement: note, weight: round3(W_ENVIRONMENT * fit_family) });
     }
     if let Some(model) = env.model.as_deref()
         && vocabulary.contains(&model.to_lowercase())
@@ -225,7 +245,7 @@ fn environment_fit(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evide
             weight: 0.4,
         });
     }
-    (fit.min(1.5), None)
+    (fit.clamp(-1.5, 1.5), None)
 }
 
 /// A finding of an audit rule the entry lists is direct evidence.
@@ -314,6 +334,52 @@ fn add_distinctions(hypotheses: &mut [Hypothesis], kb: &KnowledgeBase) {
             let names = rivals.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
             h.distinguish = entry.diagnostics.iter().take(2).map(|d| format!("vs {names}: {d}")).collect();
         }
+    }
+}
+
+/// Whether the user's words name a canonical hyperparameter.
+fn mentioned(param: &str, words: &str) -> bool {
+    crate::plan::param_mentioned(param, &words.to_lowercase())
+}
+
+/// Model families, each with the words that name it in entries and in user text.
+const FAMILIES: &[(&str, &[&str])] = &[
+    ("diffusion", &["diffusion", "dreambooth", "ddpm", "unet", "latent diffusion", "stable diffusion"]),
+    ("vae", &["vae", "variational autoencoder", "vq-vae", "vqvae", "vector quantization"]),
+    ("gan", &["gan", "generative adversarial", "discriminator", "stylegan", "dcgan"]),
+    ("llm", &["llm", "language model", "gpt", "llama", "bert", "transformers", "tokenizer", "rlhf", "dpo", "lora", "sft", "fine-tuning an llm", "trl"]),
+    ("rl", &["ppo", "sac", "dqn", "reinforcement", "policy gradient", "rl ", "reward", "actor-critic", "q-learning", "gae", "stable-baselines", "rllib", "environment"]),
+    ("flow", &["normalizing flow", "realnvp", "glow", "affine coupling", "coupling layer"]),
+    ("dsp", &["iir filter", "fir filter", "biquad", "butterworth", "fixed-point dsp"]),
+    ("audio", &["audio", "speech", "tts", "vocoder", "mel", "asr", "whisper"]),
+    ("control", &["pid", "controller", "feedback loop", "actuator", "plant"]),
+];
+
+fn families_in(text: &str) -> Vec<&'static str> {
+    let t = format!(" {} ", text.to_lowercase());
+    FAMILIES.iter().filter(|(_, words)| words.iter().any(|w| t.contains(w))).map(|(name, _)| *name).collect()
+}
+
+/// Entries written for one model family (diffusion, RL, LLM, ...) fit a run of that
+/// family, fit less when the run's family is unknown, and little when it is another.
+fn family_fit(entry: &Entry, c: &Characterization, user_words: &str) -> (f64, Option<String>) {
+    let entry_families = families_in(&entry.techniques.join(" | "));
+    if entry_families.is_empty() {
+        return (0.0, None);
+    }
+    let env = &c.environment;
+    let context = [env.model.as_deref(), env.framework.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let run_families = families_in(&format!("{context} | {user_words}"));
+    if entry_families.iter().any(|f| run_families.contains(f)) {
+        (0.4, Some(format!("written for {} models, as here", entry_families.join("/"))))
+    } else if run_families.is_empty() {
+        (-0.4, Some(format!("specific to {} models; this run's model family is not known", entry_families.join("/"))))
+    } else {
+        (-1.0, Some(format!("specific to {} models, but this run is {}", entry_families.join("/"), run_families.join("/"))))
     }
 }
 

@@ -39,6 +39,20 @@ pub struct Inputs {
     pub env: Vec<(String, String)>,
 }
 
+impl Inputs {
+    /// Everything the user wrote, for matching words against the knowledge base.
+    pub fn user_words(&self) -> String {
+        [self.symptom.as_deref(), self.expected.as_deref()]
+            .into_iter()
+            .flatten()
+            .chain(self.tried.iter().map(String::as_str))
+            .chain(self.changes.iter().map(String::as_str))
+            .chain(self.env.iter().map(|(_, v)| v.as_str()))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+}
+
 /// The knowledge base with its index, built once and reused across investigations.
 pub struct Engine {
     pub kb: KnowledgeBase,
@@ -76,7 +90,8 @@ impl Engine {
         }
 
         // Findings feed back into the ranking: scoring uses them directly.
-        let hypotheses = hypothesize::hypothesize(&characterization, &hits, &audit_findings, &self.kb);
+        let words = inputs.user_words();
+        let hypotheses = hypothesize::hypothesize(&characterization, &hits, &audit_findings, &self.kb, &words);
         let delegations = delegate::delegations(&hypotheses, &self.kb, inputs.code.as_deref(), &audit_findings);
         let findings = synthesize::findings(&characterization, &hypotheses, &self.kb);
         let synthesis = synthesize::synthesize(&hypotheses, &self.kb);

@@ -206,7 +206,7 @@ pub fn fix_matches_text(fix: &Fix, text: &str) -> bool {
     hits >= 3.min(words.len()) && hits * 2 >= words.len()
 }
 
-fn param_mentioned(param: &str, text: &str) -> bool {
+pub(crate) fn param_mentioned(param: &str, text: &str) -> bool {
     let spellings: &[&str] = match param {
         "learning_rate" => &["learning rate", "lr", "learning_rate"],
         "batch_size" => &["batch size", "batch_size", "batch"],

@@ -91,8 +91,13 @@ pub fn search(c: &Characterization, symptom_text: Option<&str>, kb: &KnowledgeBa
     let mut ranked: Vec<(&String, f64)> = hits.iter().map(|(id, h)| (id, h.text_score())).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
     let seeds: Vec<String> = ranked.iter().take(ANALOGY_SEEDS).map(|(id, _)| (*id).clone()).collect();
+    let mut walked: Vec<String> = Vec::new();
     for seed in seeds {
         for (other, note) in kb.analogies_of(&seed) {
+            if walked.contains(&other.id) {
+                continue;
+            }
+            walked.push(other.id.clone());
             let text = format!("{} {}", other.title, other.phenomena.join(" "));
             run_query(
                 Level::Analogy,

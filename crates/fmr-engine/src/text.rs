@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use fmr_core::{Origin, StepWindow, Symptom, SymptomKind, TriedOutcome};
+use fmr_core::{MetricRole, Origin, StepWindow, Symptom, SymptomKind, TriedOutcome};
 use regex::Regex;
 
 /// (pattern, kind). Patterns are matched case-insensitively against the whole text.
@@ -64,6 +64,7 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
             continue;
         }
         let mut numbers = BTreeMap::new();
+        let role = role_near(text, m.start(), m.end());
         if let Some(step) = onset {
             numbers.insert("onset_step".to_string(), step as f64);
         }
@@ -72,7 +73,7 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
             kind: *kind,
             run: None,
             metric: None,
-            role: None,
+            role,
             window: onset.map(|s| StepWindow { start: s, end: s }),
             numbers,
             statement: format!("the {origin_label} says \"{}\" ({})", m.as_str().trim(), kind.as_str().replace('_', " ")),
@@ -81,6 +82,32 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
         });
     }
     out
+}
+
+/// The metric a phrase is about, from the words around it ("loss becomes NaN",
+/// "the reward stays flat").
+fn role_near(text: &str, start: usize, end: usize) -> Option<MetricRole> {
+    static ROLES: LazyLock<Vec<(Regex, MetricRole)>> = LazyLock::new(|| {
+        let table: &[(&str, MetricRole)] = &[
+            (r"\b(val|valid|validation|eval|test|dev)\w*[ _/-]?loss", MetricRole::ValLoss),
+            (r"\b(val|valid|validation|eval|test|dev)\w*[ _/-]?acc", MetricRole::ValAccuracy),
+            (r"value[ _-]?loss|explained[ _]variance", MetricRole::ValueLoss),
+            (r"grad(ient)?[ _-]?norm|gradients?", MetricRole::GradNorm),
+            (r"loss[ _-]?scal", MetricRole::LossScale),
+            (r"\bloss\b|\blosses\b", MetricRole::TrainLoss),
+            (r"accuracy|\bacc\b", MetricRole::TrainAccuracy),
+            (r"reward|return", MetricRole::Reward),
+            (r"entropy", MetricRole::Entropy),
+            (r"\bkl\b", MetricRole::Kl),
+            (r"codebook|perplexity", MetricRole::CodebookUsage),
+            (r"learning rate|\blr\b", MetricRole::LearningRate),
+        ];
+        table.iter().map(|(p, r)| (Regex::new(&format!("(?i){p}")).expect("valid role regex"), *r)).collect()
+    });
+    let lo = text[..start].char_indices().rev().nth(40).map(|(i, _)| i).unwrap_or(0);
+    let hi = text[end..].char_indices().nth(25).map(|(i, _)| end + i).unwrap_or(text.len());
+    let window = &text[lo..hi];
+    ROLES.iter().find(|(r, _)| r.is_match(window)).map(|(_, role)| *role)
 }
 
 static ONSET: LazyLock<Regex> = LazyLock::new(|| {
@@ -255,6 +282,10 @@ mod tests {
         assert!(kinds("validation loss is lower than training loss").contains(&SymptomKind::ValBetterThanTrain));
         assert!(kinds("the codebook collapses to a few codes").contains(&SymptomKind::CodebookCollapse));
         assert!(kinds("loss goes down nicely").is_empty());
+        let s = symptoms_from_text("the validation loss becomes NaN", "symptom");
+        assert_eq!(s[0].role, Some(MetricRole::ValLoss));
+        let s = symptoms_from_text("episode reward stays flat", "symptom");
+        assert_eq!(s[0].role, Some(MetricRole::Reward));
     }
 
     #[test]

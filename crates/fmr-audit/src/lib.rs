@@ -1,0 +1,213 @@
+//! fmr's code auditors: static checks over the Python (PyTorch, JAX) training code of a failing
+//! run, each confirming or refuting one of the engine's hypotheses.
+//!
+//! Design, after ruff and clippy:
+//! - Files are parsed with tree-sitter, which recovers from syntax errors, so a half-edited file
+//!   is still audited.
+//! - Each rule is a unit struct in its own file under `rules/`, implementing [`AuditRule`]; its
+//!   doc comment is the user documentation. [`RULES`] lists them, sorted by their stable code.
+//! - Rules share a small semantic layer (`semantic/`): what counts as a backward pass or an
+//!   optimizer step, which names hold a loss module, where probabilities flow. They look at one
+//!   file at a time and prefer silence to a guess: a rule that fires on correct code costs the
+//!   user more than a missed bug.
+//! - [`audit_path`] walks a directory (honouring `.gitignore`), reports unreadable files as
+//!   [`InputProblem`]s and carries on; [`locate`] builds the [`CodeIndex`] the engine uses to
+//!   point a delegation at the training loop, the loss, the data loader or the optimizer.
+
+mod auditor;
+mod index;
+mod registry;
+mod rule;
+mod rules;
+mod semantic;
+mod source;
+mod syntax;
+
+use std::path::{Path, PathBuf};
+
+use fmr_core::{AuditFinding, InputProblem};
+
+pub use auditor::Auditor;
+pub use index::{CodeIndex, index_source, locate};
+pub use registry::{RULES, rule};
+pub use rule::AuditRule;
+pub use source::{ParseError, SourceFile};
+
+/// Files larger than this are generated code or data, not training scripts.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Directories that hold installed packages rather than the user's code.
+const SKIPPED_DIRECTORIES: &[&str] = &["__pycache__", "site-packages", "node_modules"];
+
+/// What [`audit_path`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditReport {
+    /// Sorted by file, line, rule code and column.
+    pub findings: Vec<AuditFinding>,
+    /// Files that could not be audited, each with the reason.
+    pub problems: Vec<InputProblem>,
+    /// Python files read and checked.
+    pub files_scanned: usize,
+}
+
+/// Runs `rules` over in-memory code, e.g. a snippet pasted by the user.
+pub fn audit_source(
+    display_path: &str,
+    text: &str,
+    rules: &[&'static dyn AuditRule],
+) -> Vec<AuditFinding> {
+    match SourceFile::parse(display_path, text) {
+        Ok(file) => {
+            let mut findings = check_file(&file, rules);
+            sort_findings(&mut findings);
+            findings
+        }
+        // Only an incompatible grammar build gets here; there is nothing to audit with.
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Audits `path`: one file, or every `*.py` file under a directory (recursively, honouring
+/// `.gitignore`, skipping hidden directories and virtual environments). Display paths are
+/// relative to a given directory, or the path as given for a file.
+pub fn audit_path(path: &Path, rules: &[&'static dyn AuditRule]) -> AuditReport {
+    let mut report = AuditReport::default();
+    for (file_path, display) in python_files(path, &mut report.problems) {
+        let text = match read_source(&file_path) {
+            Ok(text) => text,
+            Err(problem) => {
+                report.problems.push(InputProblem {
+                    path: display,
+                    problem,
+                });
+                continue;
+            }
+        };
+        match SourceFile::parse(display.clone(), text) {
+            Ok(file) => {
+                report.files_scanned += 1;
+                report.findings.extend(check_file(&file, rules));
+            }
+            Err(error) => report.problems.push(InputProblem {
+                path: display,
+                problem: error.to_string(),
+            }),
+        }
+    }
+    sort_findings(&mut report.findings);
+    report
+}
+
+fn check_file(file: &SourceFile, rules: &[&'static dyn AuditRule]) -> Vec<AuditFinding> {
+    rules.iter().flat_map(|rule| rule.check(file)).collect()
+}
+
+fn sort_findings(findings: &mut [AuditFinding]) {
+    findings.sort_by(|a, b| {
+        (a.file.as_str(), a.line, a.rule.as_str(), a.column).cmp(&(
+            b.file.as_str(),
+            b.line,
+            b.rule.as_str(),
+            b.column,
+        ))
+    });
+}
+
+/// The files to audit under `path`, each with its display path, in a stable order. Problems met
+/// while walking are pushed to `problems`.
+pub(crate) fn python_files(
+    path: &Path,
+    problems: &mut Vec<InputProblem>,
+) -> Vec<(PathBuf, String)> {
+    let given = path.display().to_string();
+    match std::fs::metadata(path) {
+        Err(error) => {
+            problems.push(InputProblem {
+                path: given,
+                problem: describe_io_error(&error),
+            });
+            Vec::new()
+        }
+        Ok(metadata) if !metadata.is_dir() => vec![(path.to_path_buf(), given)],
+        Ok(_) => walk_directory(path, problems),
+    }
+}
+
+fn walk_directory(root: &Path, problems: &mut Vec<InputProblem>) -> Vec<(PathBuf, String)> {
+    let walker = ignore::WalkBuilder::new(root)
+        // A .gitignore states intent even outside a git checkout.
+        .require_git(false)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .filter_entry(|entry| !is_skipped_directory(entry))
+        .build();
+    let mut files = Vec::new();
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                problems.push(InputProblem {
+                    path: root.display().to_string(),
+                    problem: error.to_string(),
+                });
+                continue;
+            }
+        };
+        let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
+        if !is_file
+            || entry
+                .path()
+                .extension()
+                .is_none_or(|extension| extension != "py")
+        {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let display = relative
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        files.push((entry.path().to_path_buf(), display));
+    }
+    files
+}
+
+fn is_skipped_directory(entry: &ignore::DirEntry) -> bool {
+    if !entry.file_type().is_some_and(|kind| kind.is_dir()) || entry.depth() == 0 {
+        return false;
+    }
+    let name = entry.file_name().to_string_lossy();
+    SKIPPED_DIRECTORIES.contains(&name.as_ref()) || entry.path().join("pyvenv.cfg").is_file()
+}
+
+/// Reads a file as UTF-8 Python source, or says why it cannot be audited.
+pub(crate) fn read_source(path: &Path) -> Result<String, String> {
+    let metadata = std::fs::metadata(path).map_err(|error| describe_io_error(&error))?;
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "skipped: {} bytes is larger than the {} MiB limit for a source file",
+            metadata.len(),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|error| describe_io_error(&error))?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        format!(
+            "not valid UTF-8 (invalid byte at offset {})",
+            error.utf8_error().valid_up_to()
+        )
+    })?;
+    // A byte-order mark is legal in Python source but is no part of the code.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
+}
+
+fn describe_io_error(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => format!("could not be read: {error}"),
+    }
+}

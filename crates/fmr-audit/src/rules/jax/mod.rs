@@ -1,0 +1,5 @@
+//! JAX rules (`JX`).
+
+mod prng_key_reuse;
+
+pub use prng_key_reuse::PrngKeyReuse;

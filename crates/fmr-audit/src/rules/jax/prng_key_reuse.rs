@@ -1,0 +1,388 @@
+use std::collections::{HashMap, HashSet};
+
+use fmr_core::AuditFinding;
+use tree_sitter::Node;
+
+use crate::semantic::imports::Imports;
+use crate::semantic::jax::{KeyUse, key_use};
+use crate::syntax::{
+    Call, ancestors, bound_names, contains, dotted_name, preorder, scope_preorder,
+};
+use crate::{AuditRule, Auditor, SourceFile};
+
+/// ## What it does
+/// Checks for a JAX PRNG key used again after it was consumed, within one function:
+/// - passed to two `jax.random` samplers (`normal`, `uniform`, `bernoulli`, ...) without being
+///   reassigned in between;
+/// - passed to a sampler, or split again, after `jax.random.split` already consumed it;
+/// - used by a sampler inside a loop (or comprehension) that never reassigns it, so every
+///   iteration draws the same numbers.
+///
+/// Uses in different branches of one `if` (or after a branch that returns) are not reported,
+/// and neither is `fold_in`, which is meant to derive many keys from one.
+///
+/// ## Why is this bad?
+/// A JAX key is not a stateful generator: the same key gives the same bits. Reusing it makes
+/// "independent" draws identical or correlated: every layer gets the same dropout mask, every
+/// step the same noise, every environment the same exploration. Training runs without error
+/// but with far less randomness than intended, which shows up as poor generalization or
+/// collapsed exploration.
+///
+/// ## Example
+/// ```python
+/// key = jax.random.PRNGKey(0)
+/// weights = jax.random.normal(key, (784, 512))
+/// noise = jax.random.normal(key, (512,))
+/// ```
+///
+/// Use instead:
+/// ```python
+/// key = jax.random.PRNGKey(0)
+/// key, weights_key, noise_key = jax.random.split(key, 3)
+/// weights = jax.random.normal(weights_key, (784, 512))
+/// noise = jax.random.normal(noise_key, (512,))
+/// ```
+///
+/// ## References
+/// - [JAX: pseudorandom numbers](https://docs.jax.dev/en/latest/random-numbers.html)
+/// - [JAX: `jax.random` module](https://docs.jax.dev/en/latest/jax.random.html)
+pub struct PrngKeyReuse;
+
+impl AuditRule for PrngKeyReuse {
+    fn code(&self) -> &'static str {
+        "JX001"
+    }
+
+    fn name(&self) -> &'static str {
+        "prng-key-reuse"
+    }
+
+    fn auditor(&self) -> Auditor {
+        Auditor::JaxLogicAuditor
+    }
+
+    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+        let imports = Imports::collect(file);
+        let mut findings = Vec::new();
+        let mut reported = HashSet::new();
+        let scopes = std::iter::once(file.root()).chain(
+            preorder(file.root())
+                .filter(|node| node.kind() == "function_definition")
+                .filter_map(|function| function.child_by_field_name("body")),
+        );
+        for scope in scopes {
+            let uses = key_uses(file, &imports, scope);
+            self.check_sequence(file, &uses, &mut reported, &mut findings);
+            self.check_loops(file, scope, &uses, &mut reported, &mut findings);
+        }
+        findings
+    }
+}
+
+/// One consuming use of a key.
+struct Use<'t> {
+    kind: KeyUse,
+    /// `jax.random.normal`, as written in messages.
+    function: String,
+    call: Node<'t>,
+    /// The key expression's text: `key`, `self.rng`, `keys[0]`.
+    key: String,
+    /// The key as last consumed before this use, since its last assignment.
+    previous: Option<(KeyUse, String, Node<'t>)>,
+}
+
+/// The consuming key uses of `scope` in source order, each with the previous consumption of the
+/// same key since it was last assigned.
+fn key_uses<'t>(file: &SourceFile, imports: &Imports, scope: Node<'t>) -> Vec<Use<'t>> {
+    let mut last_use: HashMap<String, (KeyUse, String, Node<'t>)> = HashMap::new();
+    // Assignments take effect once their right-hand side (often the `split` itself) has run.
+    let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut uses = Vec::new();
+    for node in scope_preorder(scope) {
+        while pending
+            .last()
+            .is_some_and(|(end, _)| node.start_byte() >= *end)
+        {
+            if let Some((_, names)) = pending.pop() {
+                forget(&mut last_use, &names);
+            }
+        }
+        match node.kind() {
+            "assignment" | "augmented_assignment" | "named_expression" => {
+                let target = node
+                    .child_by_field_name("left")
+                    .or_else(|| node.child_by_field_name("name"));
+                let names = target
+                    .map(|target| bound_texts(file, target))
+                    .unwrap_or_default();
+                pending.push((node.end_byte(), names));
+            }
+            "for_statement" | "for_in_clause" => {
+                let names = node
+                    .child_by_field_name("left")
+                    .map(|left| bound_texts(file, left))
+                    .unwrap_or_default();
+                forget(&mut last_use, &names);
+            }
+            "call" => {
+                let Some(call) = Call::new(node) else {
+                    continue;
+                };
+                let Some((kind, function, key)) = key_use(file, imports, &call) else {
+                    continue;
+                };
+                let Some(key) = key_text(file, key) else {
+                    continue;
+                };
+                let previous = last_use.get(&key).cloned();
+                // A split after a sampler is the documented idiom; what it yields is fresh.
+                let record = !(kind == KeyUse::Split
+                    && previous
+                        .as_ref()
+                        .is_some_and(|(kind, ..)| *kind == KeyUse::Sample));
+                if record {
+                    last_use.insert(key.clone(), (kind, function.clone(), node));
+                }
+                uses.push(Use {
+                    kind,
+                    function,
+                    call: node,
+                    key,
+                    previous,
+                });
+            }
+            _ => {}
+        }
+    }
+    uses
+}
+
+impl PrngKeyReuse {
+    /// A key consumed twice in a row, outside exclusive branches.
+    fn check_sequence(
+        &self,
+        file: &SourceFile,
+        uses: &[Use<'_>],
+        reported: &mut HashSet<usize>,
+        findings: &mut Vec<AuditFinding>,
+    ) {
+        for current in uses {
+            let Some((previous_kind, previous_function, previous_call)) = &current.previous else {
+                continue;
+            };
+            let reuse = match (previous_kind, current.kind) {
+                (KeyUse::Sample, KeyUse::Sample) | (KeyUse::Split, _) => true,
+                (KeyUse::Sample, KeyUse::Split) => false,
+            };
+            if !reuse
+                || exclusive_branches(*previous_call, current.call)
+                || !reported.insert(current.call.id())
+            {
+                continue;
+            }
+            let (previous_line, _) = file.position(*previous_call);
+            let key = &current.key;
+            let message = if *previous_kind == KeyUse::Split {
+                format!(
+                    "`{key}` was already split by `{previous_function}` (line {previous_line}) and is passed to \
+                     `{}` again: the result repeats or correlates with the keys that split produced; use one of the \
+                     new subkeys",
+                    current.function
+                )
+            } else {
+                format!(
+                    "`{key}` was already used by `{previous_function}` (line {previous_line}) and is passed to `{}` again \
+                     without a new `jax.random.split`: both draws come from the same random bits; split the key \
+                     and give each call its own subkey",
+                    current.function
+                )
+            };
+            findings.push(file.finding(self, current.call, message, 0.9));
+        }
+    }
+
+    /// A key consumed inside a loop or comprehension that never reassigns it.
+    fn check_loops(
+        &self,
+        file: &SourceFile,
+        scope: Node<'_>,
+        uses: &[Use<'_>],
+        reported: &mut HashSet<usize>,
+        findings: &mut Vec<AuditFinding>,
+    ) {
+        for current in uses {
+            let root = key_root(&current.key);
+            let Some(repeated) = repeating_iteration(file, scope, current.call, root) else {
+                continue;
+            };
+            if !reported.insert(current.call.id()) {
+                continue;
+            }
+            let (loop_line, _) = file.position(repeated);
+            let construct = if repeated.kind().ends_with("_statement") {
+                "loop"
+            } else {
+                "comprehension"
+            };
+            let message = format!(
+                "`{}` is passed to `{}` inside the {construct} at line {loop_line}, which never reassigns it: \
+                 every iteration draws the same numbers; split the key each iteration (`{root}, subkey = \
+                 jax.random.split({root})`) and use the subkey",
+                current.key, current.function
+            );
+            findings.push(file.finding(self, current.call, message, 0.8));
+        }
+    }
+}
+
+/// The innermost loop or comprehension around `call` (inside `scope`) that runs it again and
+/// again without rebinding `root`. The iterable of a `for` (or of a comprehension) is evaluated
+/// once, so a call there does not repeat.
+fn repeating_iteration<'t>(
+    file: &SourceFile,
+    scope: Node<'t>,
+    call: Node<'t>,
+    root: &str,
+) -> Option<Node<'t>> {
+    let mut child = call;
+    let mut in_iterable = false;
+    for ancestor in ancestors(call) {
+        if ancestor.id() == scope.id() {
+            break;
+        }
+        let is_iterable_of = matches!(ancestor.kind(), "for_statement" | "for_in_clause")
+            && ancestor
+                .child_by_field_name("right")
+                .is_some_and(|right| right.id() == child.id());
+        in_iterable |= is_iterable_of;
+        if is_iteration(ancestor) {
+            if !in_iterable && !rebinds(file, ancestor, root) {
+                return Some(ancestor);
+            }
+            in_iterable = false;
+        }
+        child = ancestor;
+    }
+    None
+}
+
+fn is_iteration(node: Node<'_>) -> bool {
+    matches!(
+        node.kind(),
+        "for_statement"
+            | "while_statement"
+            | "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression"
+    )
+}
+
+/// Whether `root` is (re)bound anywhere inside `iteration`, including as its loop variable.
+fn rebinds(file: &SourceFile, iteration: Node<'_>, root: &str) -> bool {
+    scope_preorder(iteration).any(|node| {
+        let target = match node.kind() {
+            "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+                node.child_by_field_name("left")
+            }
+            "named_expression" => node.child_by_field_name("name"),
+            "as_pattern_target" => Some(node),
+            _ => None,
+        };
+        target.is_some_and(|target| {
+            bound_texts(file, target)
+                .iter()
+                .any(|name| key_root(name) == root)
+        })
+    })
+}
+
+/// The texts of the names a target binds.
+fn bound_texts(file: &SourceFile, target: Node<'_>) -> Vec<String> {
+    bound_names(target)
+        .into_iter()
+        .map(|name| file.node_text(name).to_owned())
+        .collect()
+}
+
+/// Forgets every key derived from a reassigned name: `keys` also covers `keys[0]`.
+fn forget(last_use: &mut HashMap<String, (KeyUse, String, Node<'_>)>, names: &[String]) {
+    last_use.retain(|key, _| !names.iter().any(|name| key_root(key) == key_root(name)));
+}
+
+/// `keys` for `keys[0]`, `self.rng` for `self.rng`.
+fn key_root(key: &str) -> &str {
+    key.split('[').next().unwrap_or(key)
+}
+
+/// A key expression this rule can follow: a name, an attribute, or a name indexed by a
+/// constant.
+fn key_text(file: &SourceFile, key: Node<'_>) -> Option<String> {
+    if let Some(name) = dotted_name(file, key) {
+        return Some(name);
+    }
+    if key.kind() != "subscript" {
+        return None;
+    }
+    let value = dotted_name(file, key.child_by_field_name("value")?)?;
+    let index = key.child_by_field_name("subscript")?;
+    (index.kind() == "integer").then(|| format!("{value}[{}]", file.node_text(index)))
+}
+
+/// Whether `earlier` and `later` cannot both run: they sit in different arms of one
+/// `if`/`elif`/`else` or conditional expression, or `earlier` is in a block that returns (or
+/// raises) before control can reach `later`.
+fn exclusive_branches(earlier: Node<'_>, later: Node<'_>) -> bool {
+    let arms = branch_arms(earlier);
+    let different_arms = branch_arms(later).iter().any(|(conditional, arm)| {
+        arms.iter().any(|(other_conditional, other_arm)| {
+            other_conditional == conditional && other_arm != arm
+        })
+    });
+    different_arms || leaves_before(earlier, later)
+}
+
+/// Whether a block around `earlier`, not around `later`, ends by returning or raising after it.
+fn leaves_before(earlier: Node<'_>, later: Node<'_>) -> bool {
+    ancestors(earlier)
+        .filter(|ancestor| ancestor.kind() == "block")
+        .any(|block| {
+            let last_statement = (0..block.named_child_count())
+                .rev()
+                .filter_map(|index| {
+                    u32::try_from(index)
+                        .ok()
+                        .and_then(|index| block.named_child(index))
+                })
+                .find(|statement| statement.kind() != "comment");
+            !contains(block, later)
+                && last_statement.is_some_and(|statement| {
+                    matches!(statement.kind(), "return_statement" | "raise_statement")
+                        && statement.end_byte() >= earlier.end_byte()
+                })
+        })
+}
+
+/// For each conditional around `node`: (the conditional's id, the id of the arm holding `node`).
+fn branch_arms(node: Node<'_>) -> Vec<(usize, usize)> {
+    let mut arms = Vec::new();
+    let mut child = node;
+    for parent in ancestors(node) {
+        let is_condition = parent
+            .child_by_field_name("condition")
+            .is_some_and(|condition| condition.id() == child.id());
+        let conditional = match parent.kind() {
+            "if_statement" => true,
+            // `a if condition else b`: the condition is the middle named child.
+            "conditional_expression" => parent
+                .named_child(1)
+                .is_none_or(|condition| condition.id() != child.id()),
+            _ => false,
+        };
+        if conditional && !is_condition {
+            arms.push((parent.id(), child.id()));
+        }
+        child = parent;
+    }
+    arms
+}

@@ -1,0 +1,212 @@
+use fmr_core::AuditFinding;
+use tree_sitter::Node;
+
+use crate::semantic::training::{
+    GradEvent, backward_is_library_managed, grad_events, loop_body, short_text,
+};
+use crate::syntax::{
+    Call, ancestors, contains, enclosing_loops, preorder, scope_preorder, unparenthesized,
+};
+use crate::{AuditRule, Auditor, SourceFile};
+
+/// ## What it does
+/// Checks for gradient accumulation, an optimizer step under `if (i + 1) % N == 0:` while
+/// `.backward()` runs on every iteration, where the loss passed to backward is never divided
+/// (or multiplied) by the accumulation factor.
+///
+/// Backward passes run by Accelerate, Fabric or DeepSpeed are not reported: those libraries
+/// divide the loss themselves.
+///
+/// ## Why is this bad?
+/// Gradients add up over the N micro-batches, so the step applies N times the mean gradient.
+/// With SGD this multiplies the effective learning rate by N, which can make training
+/// oscillate or diverge when N changes. Adam mostly normalizes the scale away, but its epsilon
+/// and any gradient-clipping threshold now act N times weaker. The run silently differs from
+/// the same batch size without accumulation.
+///
+/// ## Example
+/// ```python
+/// for i, (inputs, targets) in enumerate(loader):
+///     loss = criterion(model(inputs), targets)
+///     loss.backward()
+///     if (i + 1) % accumulation_steps == 0:
+///         optimizer.step()
+///         optimizer.zero_grad()
+/// ```
+///
+/// Use instead:
+/// ```python
+/// for i, (inputs, targets) in enumerate(loader):
+///     loss = criterion(model(inputs), targets) / accumulation_steps
+///     loss.backward()
+///     if (i + 1) % accumulation_steps == 0:
+///         optimizer.step()
+///         optimizer.zero_grad()
+/// ```
+///
+/// ## References
+/// - [Hugging Face: gradient accumulation](https://huggingface.co/docs/accelerate/usage_guides/gradient_accumulation)
+/// - [PyTorch AMP examples: gradient accumulation](https://pytorch.org/docs/stable/notes/amp_examples.html#gradient-accumulation)
+pub struct GradAccumulationLossNotDivided;
+
+impl AuditRule for GradAccumulationLossNotDivided {
+    fn code(&self) -> &'static str {
+        "PT008"
+    }
+
+    fn name(&self) -> &'static str {
+        "grad-accumulation-loss-not-divided"
+    }
+
+    fn auditor(&self) -> Auditor {
+        Auditor::SilentBugDetector
+    }
+
+    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+        let mut findings = Vec::new();
+        for gate in preorder(file.root()).filter(|node| node.kind() == "if_statement") {
+            let (Some(condition), Some(consequence)) = (
+                gate.child_by_field_name("condition"),
+                gate.child_by_field_name("consequence"),
+            ) else {
+                continue;
+            };
+            let Some(divisor) = modulo_divisor(file, condition) else {
+                continue;
+            };
+            let Some(step) = grad_events(file, consequence)
+                .into_iter()
+                .find_map(|(event, node)| (event == GradEvent::OptimizerStep).then_some(node))
+            else {
+                continue;
+            };
+            let Some(body) = enclosing_loops(gate).next().and_then(loop_body) else {
+                continue;
+            };
+            // The accumulating backward runs on every iteration, outside the gated block.
+            let Some(backward) = grad_events(file, body)
+                .into_iter()
+                .find_map(|(event, node)| {
+                    (event == GradEvent::Backward && !contains(consequence, node)).then_some(node)
+                })
+            else {
+                continue;
+            };
+            let Some(backward_call) = Call::new(backward) else {
+                continue;
+            };
+            if backward_is_library_managed(file, &backward_call) {
+                continue;
+            }
+            let Some(loss) = backward_loss(file, &backward_call) else {
+                continue;
+            };
+            if is_scaled(loss)
+                || loss_is_scaled_in(file, body, loss)
+                || mentions_divisor(file, body, divisor)
+            {
+                continue;
+            }
+            let divisor_text = short_text(file, divisor);
+            let (step_line, _) = file.position(step);
+            let message = format!(
+                "`{}` runs every iteration but `{}` (line {step_line}) only every `{divisor_text}` iterations, and \
+                 `{}` is never divided by `{divisor_text}`: the accumulated gradient is `{divisor_text}` times the \
+                 mean, which scales the effective learning rate (for SGD) and weakens epsilon and clipping; \
+                 divide the loss by `{divisor_text}` before backward",
+                short_text(file, backward),
+                short_text(file, step),
+                short_text(file, loss),
+            );
+            findings.push(file.finding(self, backward, message, 0.6));
+        }
+        findings
+    }
+}
+
+/// `N` in a condition such as `(i + 1) % N == 0`; `None` for conditions without a modulo
+/// test and for `N == 1`.
+fn modulo_divisor<'t>(file: &SourceFile, condition: Node<'t>) -> Option<Node<'t>> {
+    let modulo = preorder(condition).find(|node| {
+        node.kind() == "binary_operator"
+            && node
+                .child_by_field_name("operator")
+                .is_some_and(|operator| file.node_text(operator) == "%")
+    })?;
+    let divisor = unparenthesized(modulo.child_by_field_name("right")?);
+    (file.node_text(divisor) != "1").then_some(divisor)
+}
+
+/// The loss a backward call differentiates: `loss` in `loss.backward()`,
+/// `scaler.scale(loss).backward()` and `torch.autograd.backward(loss)`.
+fn backward_loss<'t>(file: &SourceFile, backward: &Call<'t>) -> Option<Node<'t>> {
+    let loss = match backward.receiver() {
+        Some(receiver) => unparenthesized(receiver),
+        None => backward.argument(file, 0, "tensors")?,
+    };
+    match Call::new(loss) {
+        Some(scale) if scale.callee_name(file) == "scale" => scale.argument(file, 0, "outputs"),
+        _ => Some(loss),
+    }
+}
+
+/// Whether an expression divides or multiplies at its top level (`loss / n`, `loss * w`).
+fn is_scaled(expression: Node<'_>) -> bool {
+    let expression = unparenthesized(expression);
+    expression.kind() == "binary_operator"
+        && expression
+            .child_by_field_name("operator")
+            .is_some_and(|operator| matches!(operator.kind(), "/" | "*" | "//"))
+}
+
+/// Whether the loop body scales `loss` by reassigning it: `loss = loss / n`, `loss /= n`,
+/// `loss = criterion(...) / n`.
+fn loss_is_scaled_in(file: &SourceFile, body: Node<'_>, loss: Node<'_>) -> bool {
+    let name = file.node_text(loss);
+    scope_preorder(body).any(|node| {
+        let assigns_loss = node
+            .child_by_field_name("left")
+            .is_some_and(|left| file.node_text(left) == name);
+        match node.kind() {
+            "assignment" => {
+                assigns_loss && node.child_by_field_name("right").is_some_and(is_scaled)
+            }
+            "augmented_assignment" => {
+                assigns_loss
+                    && node
+                        .child_by_field_name("operator")
+                        .is_some_and(|operator| matches!(operator.kind(), "/=" | "*=" | "//="))
+            }
+            _ => false,
+        }
+    })
+}
+
+/// Whether the divisor is used in the loop other than in modulo tests; then the loss may be
+/// divided in a way this rule cannot see (`compute_loss(batch, accumulation_steps)`).
+fn mentions_divisor(file: &SourceFile, body: Node<'_>, divisor: Node<'_>) -> bool {
+    let text = file.node_text(divisor);
+    scope_preorder(body)
+        .filter(|node| {
+            matches!(node.kind(), "identifier" | "attribute" | "integer")
+                && file.node_text(*node) == text
+        })
+        .filter(|node| {
+            !node.parent().is_some_and(|parent| {
+                parent.kind() == "attribute"
+                    && parent
+                        .child_by_field_name("attribute")
+                        .is_some_and(|a| a.id() == node.id())
+            })
+        })
+        .any(|node| {
+            !ancestors(node)
+                .take_while(|ancestor| ancestor.id() != body.id())
+                .any(|ancestor| {
+                    ancestor.kind() == "binary_operator"
+                        && ancestor
+                            .child_by_field_name("operator")
+                            .is_some_and(|operator| file.node_text(operator) == "%")
+                })
+        })
+}
