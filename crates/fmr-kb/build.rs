@@ -16,13 +16,22 @@ fn main() {
         })
         .unwrap_or_default();
     files.sort();
-    let mut code = String::from("/// (file name, TOML text) of every knowledge-base entry, sorted by name.\n");
+    let mut code =
+        String::from("/// (file name, TOML text) of every knowledge-base entry, sorted by name.\n");
     code.push_str("pub static EMBEDDED: &[(&str, &str)] = &[\n");
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let abs = file.canonicalize().unwrap_or_else(|_| file.clone());
-        writeln!(code, "    ({name:?}, include_str!({:?})),", abs.display().to_string()).expect("write to String");
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            abs.display().to_string()
+        )
+        .expect("write to String");
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("embedded.rs");

@@ -181,7 +181,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Kb { command } => kb(command),
         Command::Eval(args) => eval(args),
         Command::Schema => {
-            print(&format!("{}\n", serde_json::to_string_pretty(&fmr_report::json_schema())?))?;
+            print(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&fmr_report::json_schema())?
+            ))?;
             Ok(0)
         }
     }
@@ -189,7 +192,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 
 fn investigate(args: InvestigateArgs, characterize_only: bool) -> anyhow::Result<u8> {
     if args.paths.is_empty() && args.code.is_none() && args.symptom.is_none() {
-        eprintln!("fmr: nothing to investigate: give log paths, --code DIR or --symptom TEXT (see fmr investigate --help)");
+        eprintln!(
+            "fmr: nothing to investigate: give log paths, --code DIR or --symptom TEXT (see fmr investigate --help)"
+        );
         return Ok(2);
     }
     let inputs = Inputs {
@@ -214,16 +219,22 @@ fn investigate(args: InvestigateArgs, characterize_only: bool) -> anyhow::Result
     }
 
     if characterize_only {
-        print(&format!("{}\n", serde_json::to_string_pretty(&report.characterization)?))?;
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report.characterization)?
+        ))?;
     } else {
         let format = args.format.format();
         let rendered = fmr_report::render(&report, format);
         if let Some(dir) = &args.out {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create output directory {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create output directory {}", dir.display()))?;
             let main = dir.join(format!("report.{}", format.extension()));
-            std::fs::write(&main, &rendered).with_context(|| format!("cannot write {}", main.display()))?;
+            std::fs::write(&main, &rendered)
+                .with_context(|| format!("cannot write {}", main.display()))?;
             let json = dir.join("report.json");
-            std::fs::write(&json, fmr_report::render_json(&report)).with_context(|| format!("cannot write {}", json.display()))?;
+            std::fs::write(&json, fmr_report::render_json(&report))
+                .with_context(|| format!("cannot write {}", json.display()))?;
             eprintln!("fmr: wrote {} and {}", main.display(), json.display());
         }
         print(&rendered)?;
@@ -250,14 +261,27 @@ fn metrics(args: MetricsArgs) -> anyhow::Result<u8> {
         MetricsFormat::Text => {
             let mut out = String::new();
             for run in &ingested.runs {
-                out.push_str(&format!("{} ({}; {})\n", run.name, run.path, run.formats.join(", ")));
+                out.push_str(&format!(
+                    "{} ({}; {})\n",
+                    run.name,
+                    run.path,
+                    run.formats.join(", ")
+                ));
                 for s in &run.series {
                     let finite = s.finite_values();
-                    let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+                    let (lo, hi) = finite
+                        .iter()
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                            (l.min(*v), h.max(*v))
+                        });
                     let non_finite = s.points.len() - finite.len();
                     let first = s.points.first().map(|p| p.step).unwrap_or(0);
                     let last = s.points.last().map(|p| p.step).unwrap_or(0);
-                    let range = if finite.is_empty() { "no finite values".to_string() } else { format!("{lo:.6} .. {hi:.6}") };
+                    let range = if finite.is_empty() {
+                        "no finite values".to_string()
+                    } else {
+                        format!("{lo:.6} .. {hi:.6}")
+                    };
                     out.push_str(&format!(
                         "  {:<40} {:>7} points  steps {}..{}  {}{}\n",
                         s.tag,
@@ -265,11 +289,21 @@ fn metrics(args: MetricsArgs) -> anyhow::Result<u8> {
                         first,
                         last,
                         range,
-                        if non_finite > 0 { format!("  ({non_finite} non-finite)") } else { String::new() }
+                        if non_finite > 0 {
+                            format!("  ({non_finite} non-finite)")
+                        } else {
+                            String::new()
+                        }
                     ));
                 }
                 for e in &run.events {
-                    out.push_str(&format!("  ! {}:{} {:?}: {}\n", e.file, e.line, e.kind, e.text.trim()));
+                    out.push_str(&format!(
+                        "  ! {}:{} {:?}: {}\n",
+                        e.file,
+                        e.line,
+                        e.kind,
+                        e.text.trim()
+                    ));
                 }
             }
             print(&out)?;
@@ -280,7 +314,9 @@ fn metrics(args: MetricsArgs) -> anyhow::Result<u8> {
 
 fn search(args: SearchArgs) -> anyhow::Result<u8> {
     let kb = KnowledgeBase::embedded();
-    let index = kb.index().context("cannot build the knowledge-base index")?;
+    let index = kb
+        .index()
+        .context("cannot build the knowledge-base index")?;
     let level = Level::from_number(args.level).unwrap_or(Level::Exact);
     let hits = index.search(&args.text, level, args.limit)?;
     match args.format {
@@ -306,7 +342,14 @@ fn search(args: SearchArgs) -> anyhow::Result<u8> {
             }
             for h in &hits {
                 let title = kb.get(&h.id).map(|e| e.title.as_str()).unwrap_or("");
-                out.push_str(&format!("{:>7.2}  {}  {}  (L{}: {})\n", h.score, h.id, title, args.level, h.matched.join(", ")));
+                out.push_str(&format!(
+                    "{:>7.2}  {}  {}  (L{}: {})\n",
+                    h.score,
+                    h.id,
+                    title,
+                    args.level,
+                    h.matched.join(", ")
+                ));
             }
             print(&out)?;
         }
@@ -320,7 +363,14 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         match fmr_audit::rule(code) {
             Some(rule) => rules.push(rule),
             None => {
-                eprintln!("fmr: unknown audit rule {code:?}; known: {}", fmr_audit::RULES.iter().map(|r| r.code()).collect::<Vec<_>>().join(", "));
+                eprintln!(
+                    "fmr: unknown audit rule {code:?}; known: {}",
+                    fmr_audit::RULES
+                        .iter()
+                        .map(|r| r.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 return Ok(2);
             }
         }
@@ -340,17 +390,30 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         eprintln!("fmr: {problem}");
     }
     if report.files_scanned == 0 {
-        eprintln!("fmr: no Python file could be read at {}", args.path.display());
+        eprintln!(
+            "fmr: no Python file could be read at {}",
+            args.path.display()
+        );
         return Ok(2);
     }
     match args.format {
-        PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&report.findings)?))?,
+        PlainFormat::Json => print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report.findings)?
+        ))?,
         PlainFormat::Text => {
             let mut out = String::new();
             for f in &report.findings {
-                out.push_str(&format!("{}:{}:{}: {} [{}] {}\n    | {}\n", f.file, f.line, f.column, f.rule, f.name, f.message, f.snippet));
+                out.push_str(&format!(
+                    "{}:{}:{}: {} [{}] {}\n    | {}\n",
+                    f.file, f.line, f.column, f.rule, f.name, f.message, f.snippet
+                ));
             }
-            out.push_str(&format!("{} finding(s) in {} file(s)\n", report.findings.len(), report.files_scanned));
+            out.push_str(&format!(
+                "{} finding(s) in {} file(s)\n",
+                report.findings.len(),
+                report.files_scanned
+            ));
             print(&out)?;
         }
     }
@@ -363,7 +426,12 @@ fn kb(command: KbCommand) -> anyhow::Result<u8> {
             let kb = KnowledgeBase::embedded();
             let mut out = String::new();
             for e in kb.entries() {
-                out.push_str(&format!("{}  {:<14} {}\n", e.id, e.domains.first().map(String::as_str).unwrap_or(""), e.title));
+                out.push_str(&format!(
+                    "{}  {:<14} {}\n",
+                    e.id,
+                    e.domains.first().map(String::as_str).unwrap_or(""),
+                    e.title
+                ));
             }
             print(&out)?;
             Ok(0)
@@ -380,9 +448,14 @@ fn kb(command: KbCommand) -> anyhow::Result<u8> {
         KbCommand::Stats { format } => {
             let stats = KnowledgeBase::embedded().stats();
             match format {
-                PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?,
+                PlainFormat::Json => {
+                    print(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?
+                }
                 PlainFormat::Text => {
-                    let mut out = format!("entries: {}\nanalogy edges: {}\ndomains:\n", stats.entries, stats.analogy_edges);
+                    let mut out = format!(
+                        "entries: {}\nanalogy edges: {}\ndomains:\n",
+                        stats.entries, stats.analogy_edges
+                    );
                     for (d, n) in &stats.domains {
                         out.push_str(&format!("  {d:<14} {n}\n"));
                     }
@@ -397,7 +470,8 @@ fn kb(command: KbCommand) -> anyhow::Result<u8> {
         }
         KbCommand::Check { dir } => {
             let kb = match &dir {
-                Some(d) => KnowledgeBase::from_dir(d).with_context(|| format!("cannot read {}", d.display()))?,
+                Some(d) => KnowledgeBase::from_dir(d)
+                    .with_context(|| format!("cannot read {}", d.display()))?,
                 None => KnowledgeBase::embedded(),
             };
             let mut problems = kb.check();
@@ -405,7 +479,10 @@ fn kb(command: KbCommand) -> anyhow::Result<u8> {
             for e in kb.entries() {
                 for code in &e.audit_rules {
                     if fmr_audit::rule(code).is_none() {
-                        problems.push(fmr_kb::CheckProblem::new(&e.id, format!("audit rule {code} does not exist")));
+                        problems.push(fmr_kb::CheckProblem::new(
+                            &e.id,
+                            format!("audit rule {code} does not exist"),
+                        ));
                     }
                 }
             }
@@ -424,10 +501,20 @@ fn kb(command: KbCommand) -> anyhow::Result<u8> {
 }
 
 fn show_entry(e: &fmr_kb::Entry, kb: &KnowledgeBase) -> String {
-    let mut out = format!("{} — {}\ndomains: {}\naliases: {}\n\n{}\n\n", e.id, e.title, e.domains.join(", "), e.aliases.join("; "), e.summary.trim());
+    let mut out = format!(
+        "{} — {}\ndomains: {}\naliases: {}\n\n{}\n\n",
+        e.id,
+        e.title,
+        e.domains.join(", "),
+        e.aliases.join("; "),
+        e.summary.trim()
+    );
     out.push_str("signatures:\n");
     for s in &e.signatures {
-        out.push_str(&format!("  {} on {} (weight {:.2}): {}\n", s.kind, s.metric, s.weight, s.condition));
+        out.push_str(&format!(
+            "  {} on {} (weight {:.2}): {}\n",
+            s.kind, s.metric, s.weight, s.condition
+        ));
     }
     out.push_str("causes:\n");
     for c in &e.causes {
@@ -439,7 +526,10 @@ fn show_entry(e: &fmr_kb::Entry, kb: &KnowledgeBase) -> String {
     }
     out.push_str("fixes:\n");
     for f in &e.fixes {
-        out.push_str(&format!("  - [{}] {} — when {}; {}\n", f.effort, f.action, f.condition, f.why));
+        out.push_str(&format!(
+            "  - [{}] {} — when {}; {}\n",
+            f.effort, f.action, f.condition, f.why
+        ));
     }
     if !e.audit_rules.is_empty() {
         out.push_str(&format!("audit rules: {}\n", e.audit_rules.join(", ")));
@@ -453,7 +543,10 @@ fn show_entry(e: &fmr_kb::Entry, kb: &KnowledgeBase) -> String {
     }
     out.push_str("sources:\n");
     for s in &e.sources {
-        out.push_str(&format!("  [{}] {} ({}, {}) {}\n      {}\n", s.kind, s.title, s.reference, s.year, s.url, s.claim));
+        out.push_str(&format!(
+            "  [{}] {} ({}, {}) {}\n      {}\n",
+            s.kind, s.title, s.reference, s.year, s.url, s.claim
+        ));
     }
     out
 }
@@ -463,7 +556,11 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("fmr: {}: not valid UTF-8 at byte {}", args.cases.display(), e.utf8_error().valid_up_to());
+                eprintln!(
+                    "fmr: {}: not valid UTF-8 at byte {}",
+                    args.cases.display(),
+                    e.utf8_error().valid_up_to()
+                );
                 return Ok(2);
             }
         },
@@ -496,8 +593,16 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
                 summary.top3_rate * 100.0
             );
             for r in summary.results.iter().filter(|r| r.rank != Some(1)) {
-                let rank = r.rank.map(|k| format!("hit at {k}")).unwrap_or_else(|| "miss".into());
-                out.push_str(&format!("  {rank:<9} {}  accept /{}/\n            top: {}\n", r.id, r.accept, r.top_hypotheses.join(" | ")));
+                let rank = r
+                    .rank
+                    .map(|k| format!("hit at {k}"))
+                    .unwrap_or_else(|| "miss".into());
+                out.push_str(&format!(
+                    "  {rank:<9} {}  accept /{}/\n            top: {}\n",
+                    r.id,
+                    r.accept,
+                    r.top_hypotheses.join(" | ")
+                ));
             }
             print(&out)?;
         }

@@ -7,7 +7,11 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn fmr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmr")).args(args).current_dir(root()).output().expect("fmr runs")
+    Command::new(env!("CARGO_BIN_EXE_fmr"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("fmr runs")
 }
 
 fn root() -> PathBuf {
@@ -23,11 +27,17 @@ fn stderr(o: &Output) -> String {
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", stdout(o)))
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", stdout(o)))
 }
 
 fn ids(report: &Value) -> Vec<String> {
-    report["hypotheses"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect()
+    report["hypotheses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 const FP16_SYMPTOM: &str = "loss becomes NaN after 2k steps with fp16, lr 3e-4, batch 64";
@@ -39,15 +49,27 @@ fn symptom_text_alone_ranks_a_numerical_hypothesis_first() {
     let r = json(&o);
     let top = &ids(&r)[0];
     // fp16 overflow / loss scaling, pure fp16, or the learning rate.
-    assert!(["FM0001", "FM0008", "FM0002"].contains(&top.as_str()), "top hypothesis {top}: {:?}", ids(&r));
+    assert!(
+        ["FM0001", "FM0008", "FM0002"].contains(&top.as_str()),
+        "top hypothesis {top}: {:?}",
+        ids(&r)
+    );
     let c = &r["characterization"];
     assert_eq!(c["environment"]["precision"], "fp16");
     assert_eq!(c["environment"]["hyperparameters"]["learning_rate"], 0.0003);
     assert_eq!(c["environment"]["hyperparameters"]["batch_size"], 64);
     assert_eq!(c["onset"]["step"], 2000);
     // The plan uses the user's own learning rate.
-    let actions: Vec<&str> = r["next_steps"].as_array().unwrap().iter().map(|s| s["action"].as_str().unwrap()).collect();
-    assert!(actions.iter().any(|a| a.contains("from 3e-4 to")), "no step quotes lr 3e-4: {actions:#?}");
+    let actions: Vec<&str> = r["next_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.iter().any(|a| a.contains("from 3e-4 to")),
+        "no step quotes lr 3e-4: {actions:#?}"
+    );
 }
 
 #[test]
@@ -67,11 +89,27 @@ fn json_report_keeps_the_contract() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = json(&o);
     assert_eq!(r["schema_version"], fmr_core::REPORT_SCHEMA_VERSION);
-    for field in ["characterization", "queries", "hypotheses", "delegations", "findings", "synthesis", "next_steps"] {
+    for field in [
+        "characterization",
+        "queries",
+        "hypotheses",
+        "delegations",
+        "findings",
+        "synthesis",
+        "next_steps",
+    ] {
         assert!(!r[field].is_null(), "missing {field}");
     }
     let c = &r["characterization"];
-    for field in ["symptoms", "expected", "onset", "changes", "tried", "environment", "gaps"] {
+    for field in [
+        "symptoms",
+        "expected",
+        "onset",
+        "changes",
+        "tried",
+        "environment",
+        "gaps",
+    ] {
         assert!(c.get(field).is_some(), "characterization lacks {field}");
     }
     let hyps = r["hypotheses"].as_array().unwrap();
@@ -90,12 +128,21 @@ fn json_report_keeps_the_contract() {
             assert!(l <= last + 1e-9, "hypotheses not ranked best first");
             last = l;
         }
-        assert!(!h["sources"].as_array().unwrap().is_empty(), "hypothesis without sources");
+        assert!(
+            !h["sources"].as_array().unwrap().is_empty(),
+            "hypothesis without sources"
+        );
     }
     let queries = r["queries"].as_array().unwrap();
-    let levels: Vec<u64> = queries.iter().map(|q| q["level"].as_u64().unwrap()).collect();
+    let levels: Vec<u64> = queries
+        .iter()
+        .map(|q| q["level"].as_u64().unwrap())
+        .collect();
     for level in 1..=3 {
-        assert!(levels.contains(&level), "no level-{level} query: {levels:?}");
+        assert!(
+            levels.contains(&level),
+            "no level-{level} query: {levels:?}"
+        );
     }
     let steps = r["next_steps"].as_array().unwrap();
     assert!(!steps.is_empty());
@@ -110,9 +157,18 @@ fn json_report_keeps_the_contract() {
     // The measured NaN onset comes from the detector, not from the words.
     assert_eq!(c["onset"]["step"], 2140, "{}", c["onset"]);
     // The auditor found the missing GradScaler, and it is the first step.
-    let rules: Vec<&str> = r["audit_findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = r["audit_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
     assert!(rules.contains(&"PT005"), "{rules:?}");
-    assert!(steps[0]["action"].as_str().unwrap().contains("train.py"), "{}", steps[0]["action"]);
+    assert!(
+        steps[0]["action"].as_str().unwrap().contains("train.py"),
+        "{}",
+        steps[0]["action"]
+    );
     assert_eq!(ids(&r)[0], "FM0001");
 }
 
@@ -130,19 +186,40 @@ fn overfitting_example_finds_the_gap_and_the_unshuffled_loader() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = json(&o);
-    let kinds: Vec<&str> = r["characterization"]["symptoms"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = r["characterization"]["symptoms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
     assert!(kinds.contains(&"train_val_gap"), "{kinds:?}");
-    assert!(ids(&r).iter().take(3).any(|id| id == "FM0030"), "{:?}", ids(&r));
-    let rules: Vec<&str> = r["audit_findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert!(
+        ids(&r).iter().take(3).any(|id| id == "FM0030"),
+        "{:?}",
+        ids(&r)
+    );
+    let rules: Vec<&str> = r["audit_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
     assert!(rules.contains(&"PT007"), "{rules:?}");
 }
 
 #[test]
 fn every_format_renders() {
-    for (format, marker) in [("text", "HYPOTHESES"), ("md", "## Hypotheses"), ("html", "<h2>Hypotheses</h2>")] {
+    for (format, marker) in [
+        ("text", "HYPOTHESES"),
+        ("md", "## Hypotheses"),
+        ("html", "<h2>Hypotheses</h2>"),
+    ] {
         let o = fmr(&["investigate", "--symptom", FP16_SYMPTOM, "--format", format]);
         assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
-        assert!(stdout(&o).contains(marker), "{format} output lacks {marker}");
+        assert!(
+            stdout(&o).contains(marker),
+            "{format} output lacks {marker}"
+        );
     }
 }
 
@@ -150,16 +227,35 @@ fn every_format_renders() {
 fn out_dir_receives_the_report_and_its_json() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report");
-    let o = fmr(&["investigate", "--symptom", FP16_SYMPTOM, "--format", "md", "--out", out.to_str().unwrap()]);
+    let o = fmr(&[
+        "investigate",
+        "--symptom",
+        FP16_SYMPTOM,
+        "--format",
+        "md",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("## Next steps"));
-    let j: Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(
+        std::fs::read_to_string(out.join("report.md"))
+            .unwrap()
+            .contains("## Next steps")
+    );
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert!(j["hypotheses"].is_array());
 }
 
 #[test]
 fn a_failed_fix_lowers_its_hypothesis() {
-    let plain = json(&fmr(&["investigate", "--symptom", FP16_SYMPTOM, "--format", "json"]));
+    let plain = json(&fmr(&[
+        "investigate",
+        "--symptom",
+        FP16_SYMPTOM,
+        "--format",
+        "json",
+    ]));
     let tried = json(&fmr(&[
         "investigate",
         "--symptom",
@@ -169,11 +265,27 @@ fn a_failed_fix_lowers_its_hypothesis() {
         "--format",
         "json",
     ]));
-    let find = |r: &Value| r["hypotheses"].as_array().unwrap().iter().find(|h| h["id"] == "FM0002").cloned();
-    let (before, after) = (find(&plain).expect("FM0002 ranked"), find(&tried).expect("FM0002 still listed"));
+    let find = |r: &Value| {
+        r["hypotheses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["id"] == "FM0002")
+            .cloned()
+    };
+    let (before, after) = (
+        find(&plain).expect("FM0002 ranked"),
+        find(&tried).expect("FM0002 still listed"),
+    );
     assert_eq!(after["status"], "lowered");
     assert!(after["likelihood"].as_f64().unwrap() < before["likelihood"].as_f64().unwrap());
-    assert!(after["evidence"].as_array().unwrap().iter().any(|e| e["kind"] == "tried"));
+    assert!(
+        after["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "tried")
+    );
 }
 
 #[test]
@@ -189,12 +301,27 @@ fn unreadable_input_beside_a_good_one_exits_1_and_goes_on() {
     let bad = dir.path().join("broken.csv");
     std::fs::write(&bad, b"step,loss\n1,\xff\xfe\x00garbage\n").unwrap();
     let good = root().join("examples/fp16-nan/logs/metrics.csv");
-    let o = fmr(&["investigate", good.to_str().unwrap(), bad.to_str().unwrap(), "--format", "json"]);
+    let o = fmr(&[
+        "investigate",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("broken.csv"), "{}", stderr(&o));
     let r = json(&o);
-    assert!(r["problems"].as_array().unwrap().iter().any(|p| p["path"].as_str().unwrap().ends_with("broken.csv")));
-    assert!(!r["hypotheses"].as_array().unwrap().is_empty(), "the investigation did not go on");
+    assert!(
+        r["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["path"].as_str().unwrap().ends_with("broken.csv"))
+    );
+    assert!(
+        !r["hypotheses"].as_array().unwrap().is_empty(),
+        "the investigation did not go on"
+    );
 }
 
 #[test]
@@ -221,8 +348,18 @@ fn empty_and_unrecognised_inputs_exit_2_with_a_reason() {
 #[test]
 fn bad_usage_exits_2() {
     assert_eq!(fmr(&["investigate"]).status.code(), Some(2));
-    assert_eq!(fmr(&["investigate", "--format", "pdf", "--symptom", "x"]).status.code(), Some(2));
-    assert_eq!(fmr(&["investigate", "--env", "novalue", "--symptom", "x"]).status.code(), Some(2));
+    assert_eq!(
+        fmr(&["investigate", "--format", "pdf", "--symptom", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        fmr(&["investigate", "--env", "novalue", "--symptom", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(fmr(&["no-such-verb"]).status.code(), Some(2));
 }
 
@@ -233,7 +370,11 @@ fn metrics_csv_follows_the_contract() {
     let text = stdout(&o);
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("run,tag,step,wall_time,value"));
-    assert!(text.lines().any(|l| l == "logs,train/loss,2140,,nan"), "no NaN row in:\n{}", &text[..text.len().min(400)]);
+    assert!(
+        text.lines().any(|l| l == "logs,train/loss,2140,,nan"),
+        "no NaN row in:\n{}",
+        &text[..text.len().min(400)]
+    );
     assert!(text.lines().any(|l| l == "logs,train/grad_norm,2140,,inf"));
 }
 
@@ -252,13 +393,23 @@ fn kb_check_and_stats() {
 
 #[test]
 fn search_and_audit_verbs() {
-    let o = fmr(&["search", "vq-vae codebook collapse dead codes", "--format", "json"]);
+    let o = fmr(&[
+        "search",
+        "vq-vae codebook collapse dead codes",
+        "--format",
+        "json",
+    ]);
     let hits = json(&o);
     assert_eq!(hits[0]["id"], "FM0034", "{hits}");
     let o = fmr(&["audit", "examples/fp16-nan/code"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("PT005"));
-    assert_eq!(fmr(&["audit", "examples/fp16-nan/code", "--rule", "XX999"]).status.code(), Some(2));
+    assert_eq!(
+        fmr(&["audit", "examples/fp16-nan/code", "--rule", "XX999"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -275,4 +426,3 @@ fn closed_stdout_pipe_is_a_clean_exit() {
     let out = child.wait_with_output().unwrap();
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
-

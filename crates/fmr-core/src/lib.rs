@@ -11,11 +11,15 @@ mod run;
 mod symptom;
 mod vocab;
 
-pub use finding::{AuditFinding, Combination, Consensus, Contradiction, Delegation, Finding, Synthesis};
-pub use hypothesis::{Effort, Evidence, EvidenceKind, Hypothesis, HypothesisStatus, ScoreTerm, Step};
+pub use finding::{
+    AuditFinding, Combination, Consensus, Contradiction, Delegation, Finding, Synthesis,
+};
+pub use hypothesis::{
+    Effort, Evidence, EvidenceKind, Hypothesis, HypothesisStatus, ScoreTerm, Step,
+};
 pub use report::{
-    Characterization, Environment, Gap, InputProblem, Onset, Query, Report, RunSummary, Source,
-    SourceKind, ToolInfo, Tried, TriedOutcome, REPORT_SCHEMA_VERSION,
+    Characterization, Environment, Gap, InputProblem, Onset, Query, REPORT_SCHEMA_VERSION, Report,
+    RunSummary, Source, SourceKind, ToolInfo, Tried, TriedOutcome,
 };
 pub use run::{Point, Run, Series, TextEvent, TextEventKind};
 pub use symptom::{Origin, StepWindow, Symptom};

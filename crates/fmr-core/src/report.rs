@@ -187,6 +187,9 @@ impl SourceKind {
 
     /// Issues, forums and Q&A threads say what actually worked.
     pub fn is_practical(self) -> bool {
-        matches!(self, Self::GithubIssue | Self::Forum | Self::Stackoverflow | Self::Blog)
+        matches!(
+            self,
+            Self::GithubIssue | Self::Forum | Self::Stackoverflow | Self::Blog
+        )
     }
 }

@@ -46,7 +46,10 @@ pub struct Series {
 
 impl Series {
     pub fn new(tag: impl Into<String>) -> Self {
-        Self { tag: tag.into(), points: Vec::new() }
+        Self {
+            tag: tag.into(),
+            points: Vec::new(),
+        }
     }
 
     pub fn steps(&self) -> impl Iterator<Item = i64> + '_ {

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use fmr_core::{
-    Characterization, Environment, Gap, Onset, Origin, Run, Symptom, SymptomKind, TextEventKind, Tried,
+    Characterization, Environment, Gap, Onset, Origin, Run, Symptom, SymptomKind, TextEventKind,
+    Tried,
 };
 
 use crate::Inputs;
@@ -18,7 +19,10 @@ pub fn characterize(inputs: &Inputs, runs: &[Run], detected: Vec<Symptom>) -> Ch
     if let Some(words) = &inputs.symptom {
         for s in text::symptoms_from_text(words, "symptom description") {
             // A detector's measured symptom beats the same kind said in words.
-            if !symptoms.iter().any(|d| d.kind == s.kind && d.origin == Origin::Detector) {
+            if !symptoms
+                .iter()
+                .any(|d| d.kind == s.kind && d.origin == Origin::Detector)
+            {
                 symptoms.push(s);
             }
         }
@@ -29,7 +33,10 @@ pub fn characterize(inputs: &Inputs, runs: &[Run], detected: Vec<Symptom>) -> Ch
     let tried = inputs
         .tried
         .iter()
-        .map(|t| Tried { text: t.clone(), outcome: text::tried_outcome(t) })
+        .map(|t| Tried {
+            text: t.clone(),
+            outcome: text::tried_outcome(t),
+        })
         .collect();
     let mut c = Characterization {
         symptoms,
@@ -68,7 +75,12 @@ fn event_symptoms(runs: &[Run]) -> Vec<Symptom> {
                 role: None,
                 window: None,
                 numbers: BTreeMap::from([("line".to_string(), event.line as f64)]),
-                statement: format!("{}:{}: {}", event.file, event.line, truncate(&event.text, 160)),
+                statement: format!(
+                    "{}:{}: {}",
+                    event.file,
+                    event.line,
+                    truncate(&event.text, 160)
+                ),
                 origin: Origin::LogEvent,
                 confidence: 0.9,
             });
@@ -93,11 +105,19 @@ fn onset(inputs: &Inputs, symptoms: &[Symptom]) -> Option<Onset> {
         .filter_map(|s| s.window.map(|w| (w.start, s)))
         .min_by_key(|(start, s)| (*start, s.code.clone()));
     if let Some((step, s)) = measured {
-        return Some(Onset { step, metric: s.metric.clone(), statement: s.statement.clone() });
+        return Some(Onset {
+            step,
+            metric: s.metric.clone(),
+            statement: s.statement.clone(),
+        });
     }
     let words = inputs.symptom.as_deref()?;
     let step = text::onset_step(words)?;
-    Some(Onset { step, metric: None, statement: format!("the symptom description places the onset near step {step}") })
+    Some(Onset {
+        step,
+        metric: None,
+        statement: format!("the symptom description places the onset near step {step}"),
+    })
 }
 
 /// Framework, precision, model, scale and hyperparameters, from config files,
@@ -154,21 +174,30 @@ fn parse_value(text: &str) -> serde_json::Value {
 
 /// Maps a config key (flattened, any framework's spelling) onto the environment.
 fn absorb(env: &mut Environment, key: &str, value: &serde_json::Value) {
-    let leaf = key.rsplit(['/', '.']).next().unwrap_or(key).to_ascii_lowercase().replace('-', "_");
+    let leaf = key
+        .rsplit(['/', '.'])
+        .next()
+        .unwrap_or(key)
+        .to_ascii_lowercase()
+        .replace('-', "_");
     let as_text = || match value {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let truthy = matches!(value, serde_json::Value::Bool(true)) || matches!(value.as_str(), Some("true" | "True" | "1"));
+    let truthy = matches!(value, serde_json::Value::Bool(true))
+        || matches!(value.as_str(), Some("true" | "True" | "1"));
     match leaf.as_str() {
         "framework" => env.framework = Some(as_text().to_lowercase()),
         "hardware" | "gpu" | "device" | "accelerator" => env.hardware = Some(as_text()),
-        "model" | "model_name" | "model_type" | "model_name_or_path" | "architecture" | "policy" => {
-            env.model = Some(as_text())
-        }
+        "model" | "model_name" | "model_type" | "model_name_or_path" | "architecture"
+        | "policy" => env.model = Some(as_text()),
         "model_size" | "parameters" | "num_parameters" => env.model_size = Some(as_text()),
-        "dataset_size" | "num_examples" | "train_size" | "num_train_examples" => env.dataset_size = Some(as_text()),
-        "distributed" | "strategy" | "world_size" | "num_gpus" | "num_processes" => env.distributed = Some(as_text()),
+        "dataset_size" | "num_examples" | "train_size" | "num_train_examples" => {
+            env.dataset_size = Some(as_text())
+        }
+        "distributed" | "strategy" | "world_size" | "num_gpus" | "num_processes" => {
+            env.distributed = Some(as_text())
+        }
         "precision" | "dtype" | "mixed_precision" => {
             let p = as_text().to_lowercase();
             env.precision = Some(match p.as_str() {
@@ -178,15 +207,21 @@ fn absorb(env: &mut Environment, key: &str, value: &serde_json::Value) {
                 _ => p,
             })
         }
-        "fp16" | "use_fp16" | "half_precision" if truthy => env.precision = Some("mixed_fp16".to_string()),
+        "fp16" | "use_fp16" | "half_precision" if truthy => {
+            env.precision = Some("mixed_fp16".to_string())
+        }
         "bf16" | "use_bf16" if truthy => env.precision = Some("bf16".to_string()),
         _ => {
             if let Some(canonical) = canonical_hyperparameter(&leaf) {
-                env.hyperparameters.insert(canonical.to_string(), value.clone());
+                env.hyperparameters
+                    .insert(canonical.to_string(), value.clone());
             } else if key.starts_with("version") || leaf.ends_with("_version") {
-                env.versions.insert(leaf.trim_end_matches("_version").to_string(), as_text());
+                env.versions
+                    .insert(leaf.trim_end_matches("_version").to_string(), as_text());
             } else if leaf.len() <= 40 && (value.is_number() || value.is_boolean()) {
-                env.hyperparameters.entry(leaf).or_insert_with(|| value.clone());
+                env.hyperparameters
+                    .entry(leaf)
+                    .or_insert_with(|| value.clone());
             }
         }
     }
@@ -195,14 +230,18 @@ fn absorb(env: &mut Environment, key: &str, value: &serde_json::Value) {
 /// The canonical name (kb/README.md) of a framework's hyperparameter key.
 pub fn canonical_hyperparameter(key: &str) -> Option<&'static str> {
     Some(match key {
-        "lr" | "learning_rate" | "learningrate" | "base_lr" | "max_lr" | "peak_lr" => "learning_rate",
-        "batch_size" | "per_device_train_batch_size" | "train_batch_size" | "batchsize" | "bs" | "micro_batch_size" => {
-            "batch_size"
+        "lr" | "learning_rate" | "learningrate" | "base_lr" | "max_lr" | "peak_lr" => {
+            "learning_rate"
         }
+        "batch_size"
+        | "per_device_train_batch_size"
+        | "train_batch_size"
+        | "batchsize"
+        | "bs"
+        | "micro_batch_size" => "batch_size",
         "warmup_steps" | "warmup" | "num_warmup_steps" | "warmup_iters" => "warmup_steps",
-        "max_grad_norm" | "grad_clip" | "gradient_clip_val" | "clip_grad_norm" | "grad_norm_clip" | "clip_norm" => {
-            "grad_clip"
-        }
+        "max_grad_norm" | "grad_clip" | "gradient_clip_val" | "clip_grad_norm"
+        | "grad_norm_clip" | "clip_norm" => "grad_clip",
         "weight_decay" | "wd" => "weight_decay",
         "adam_epsilon" | "adam_eps" | "eps" | "epsilon" => "adam_eps",
         "adam_beta1" | "beta1" => "adam_beta1",
@@ -213,9 +252,10 @@ pub fn canonical_hyperparameter(key: &str) -> Option<&'static str> {
         "clip_range" | "clip_param" | "cliprange" => "clip_range",
         "gamma" | "discount" => "gamma",
         "gae_lambda" | "lambda_" | "lam" => "gae_lambda",
-        "gradient_accumulation_steps" | "accumulate_grad_batches" | "grad_accum_steps" | "accum_steps" => {
-            "gradient_accumulation_steps"
-        }
+        "gradient_accumulation_steps"
+        | "accumulate_grad_batches"
+        | "grad_accum_steps"
+        | "accum_steps" => "gradient_accumulation_steps",
         "dropout" | "dropout_rate" | "hidden_dropout_prob" => "dropout",
         "label_smoothing" | "label_smoothing_factor" => "label_smoothing",
         "max_steps" | "num_train_steps" | "total_steps" | "max_train_steps" => "max_steps",
@@ -234,37 +274,72 @@ pub fn canonical_hyperparameter(key: &str) -> Option<&'static str> {
 /// What is still unknown, and the question that would settle it.
 fn gaps(c: &Characterization, runs: &[Run]) -> Vec<Gap> {
     let mut gaps = Vec::new();
-    let mut ask = |field: &str, question: &str| gaps.push(Gap { field: field.into(), question: question.into() });
+    let mut ask = |field: &str, question: &str| {
+        gaps.push(Gap {
+            field: field.into(),
+            question: question.into(),
+        })
+    };
     if runs.iter().all(|r| r.series.is_empty()) {
-        ask("symptom", "Can you share the metric logs (CSV, JSON lines, trainer_state.json, TensorBoard)? Measured curves give onset steps and numbers that words cannot.");
+        ask(
+            "symptom",
+            "Can you share the metric logs (CSV, JSON lines, trainer_state.json, TensorBoard)? Measured curves give onset steps and numbers that words cannot.",
+        );
     }
     if c.symptoms.is_empty() {
-        ask("symptom", "What exactly goes wrong, in numbers (which metric, from which step, from what value to what)?");
+        ask(
+            "symptom",
+            "What exactly goes wrong, in numbers (which metric, from which step, from what value to what)?",
+        );
     }
     if c.expected.is_none() {
-        ask("expected", "What did you expect instead (e.g. a reference run, the paper's curve, the loss you reached before)?");
+        ask(
+            "expected",
+            "What did you expect instead (e.g. a reference run, the paper's curve, the loss you reached before)?",
+        );
     }
     if c.onset.is_none() {
-        ask("onset", "When did it start: from step 0, after a number of steps, or after a change (commit, config, data, library upgrade)?");
+        ask(
+            "onset",
+            "When did it start: from step 0, after a number of steps, or after a change (commit, config, data, library upgrade)?",
+        );
     }
     if c.changes.is_empty() {
-        ask("changes", "Was there a last good run? What changed since (code, config, data, versions, hardware)?");
+        ask(
+            "changes",
+            "Was there a last good run? What changed since (code, config, data, versions, hardware)?",
+        );
     }
     if c.tried.is_empty() {
-        ask("tried", "What have you tried already, and what did each attempt change?");
+        ask(
+            "tried",
+            "What have you tried already, and what did each attempt change?",
+        );
     }
     let env = &c.environment;
     if env.framework.is_none() {
-        ask("environment.framework", "Which framework and version (PyTorch, JAX, TensorFlow/Keras, HF Trainer, Lightning, DeepSpeed, SB3, RLlib)?");
+        ask(
+            "environment.framework",
+            "Which framework and version (PyTorch, JAX, TensorFlow/Keras, HF Trainer, Lightning, DeepSpeed, SB3, RLlib)?",
+        );
     }
     if env.precision.is_none() {
-        ask("environment.precision", "Which numeric precision: fp32, fp16 with AMP and a GradScaler, bf16, or a model cast with .half()?");
+        ask(
+            "environment.precision",
+            "Which numeric precision: fp32, fp16 with AMP and a GradScaler, bf16, or a model cast with .half()?",
+        );
     }
     if !env.hyperparameters.contains_key("learning_rate") {
-        ask("environment.hyperparameters.learning_rate", "What learning rate and schedule (warmup, decay) are in use? Pass --env learning_rate=…");
+        ask(
+            "environment.hyperparameters.learning_rate",
+            "What learning rate and schedule (warmup, decay) are in use? Pass --env learning_rate=…",
+        );
     }
     if !env.hyperparameters.contains_key("batch_size") {
-        ask("environment.hyperparameters.batch_size", "What batch size (per device and global)? Pass --env batch_size=…");
+        ask(
+            "environment.hyperparameters.batch_size",
+            "What batch size (per device and global)? Pass --env batch_size=…",
+        );
     }
     if env.model.is_none() {
         ask("environment.model", "Which model architecture and size?");

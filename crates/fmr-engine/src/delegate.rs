@@ -19,7 +19,11 @@ pub struct Audit {
 /// answer which hypothesis.
 pub fn audit_code(code: &Path) -> Audit {
     let report = fmr_audit::audit_path(code, fmr_audit::RULES);
-    Audit { findings: report.findings, problems: report.problems, files_scanned: report.files_scanned }
+    Audit {
+        findings: report.findings,
+        problems: report.problems,
+        files_scanned: report.files_scanned,
+    }
 }
 
 pub fn audit_snippet(name: &str, text: &str) -> Vec<AuditFinding> {
@@ -35,11 +39,17 @@ pub fn delegations(
 ) -> Vec<Delegation> {
     let index = code.map(fmr_audit::locate);
     let mut out: Vec<Delegation> = Vec::new();
-    for h in hypotheses.iter().filter(|h| h.status != HypothesisStatus::Eliminated).take(DELEGATED) {
+    for h in hypotheses
+        .iter()
+        .filter(|h| h.status != HypothesisStatus::Eliminated)
+        .take(DELEGATED)
+    {
         let Some(entry) = kb.get(&h.id) else { continue };
         let mut by_auditor: Vec<(String, Vec<&'static dyn fmr_audit::AuditRule>)> = Vec::new();
         for code in &entry.audit_rules {
-            let Some(rule) = fmr_audit::rule(code) else { continue };
+            let Some(rule) = fmr_audit::rule(code) else {
+                continue;
+            };
             let auditor = rule.auditor().as_str().to_string();
             match by_auditor.iter_mut().find(|(a, _)| *a == auditor) {
                 Some((_, rules)) => rules.push(rule),
@@ -49,7 +59,10 @@ pub fn delegations(
         for (auditor, rules) in by_auditor {
             let codes: Vec<String> = rules.iter().map(|r| r.code().to_string()).collect();
             let location = index.as_ref().and_then(|ix| {
-                let places = if codes.iter().any(|c| c == "PT002" || c == "PT003" || c == "PY001") {
+                let places = if codes
+                    .iter()
+                    .any(|c| c == "PT002" || c == "PT003" || c == "PY001")
+                {
                     &ix.loss_calls
                 } else if codes.iter().any(|c| c == "PT007") {
                     &ix.data_loaders
@@ -62,10 +75,21 @@ pub fn delegations(
                 "{} — rules {}: {}",
                 h.root_cause.trim_end_matches('.'),
                 codes.join(", "),
-                rules.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
+                rules
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             let count = findings.iter().filter(|f| codes.contains(&f.rule)).count();
-            out.push(Delegation { auditor, hypothesis: h.id.clone(), location, look_for, rules: codes, findings: count });
+            out.push(Delegation {
+                auditor,
+                hypothesis: h.id.clone(),
+                location,
+                look_for,
+                rules: codes,
+                findings: count,
+            });
         }
     }
     out

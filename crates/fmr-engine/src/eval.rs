@@ -74,7 +74,9 @@ pub fn case_inputs(case: &EvalCase) -> Inputs {
                         env.push((hk.clone(), scalar(hv)));
                     }
                 }
-                (_, serde_json::Value::String(s)) if !s.is_empty() => env.push((k.clone(), s.clone())),
+                (_, serde_json::Value::String(s)) if !s.is_empty() => {
+                    env.push((k.clone(), s.clone()))
+                }
                 _ => {}
             }
         }
@@ -82,7 +84,11 @@ pub fn case_inputs(case: &EvalCase) -> Inputs {
     Inputs {
         symptom: Some(case.symptom.clone()),
         expected: (!case.expected.is_empty()).then(|| case.expected.clone()),
-        tried: if case.tried.trim().is_empty() { Vec::new() } else { vec![case.tried.clone()] },
+        tried: if case.tried.trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![case.tried.clone()]
+        },
         env,
         code_snippets: if case.code_snippet.trim().is_empty() {
             Vec::new()
@@ -104,7 +110,10 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], problems: Vec<String>) -> E
     let mut results = Vec::new();
     let mut problems = problems;
     for case in cases {
-        let accept = match RegexBuilder::new(&case.accept).case_insensitive(true).build() {
+        let accept = match RegexBuilder::new(&case.accept)
+            .case_insensitive(true)
+            .build()
+        {
             Ok(r) => r,
             Err(e) => {
                 problems.push(format!("{}: invalid accept regex: {e}", case.id));
@@ -116,26 +125,54 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], problems: Vec<String>) -> E
         results.push(CaseResult {
             id: case.id.clone(),
             rank,
-            top_hypotheses: report.hypotheses.iter().take(3).map(|h| format!("{} {}", h.id, h.title)).collect(),
+            top_hypotheses: report
+                .hypotheses
+                .iter()
+                .take(3)
+                .map(|h| format!("{} {}", h.id, h.title))
+                .collect(),
             accept: case.accept.clone(),
         });
     }
     let n = results.len();
     let top1 = results.iter().filter(|r| r.rank == Some(1)).count();
     let top3 = results.iter().filter(|r| r.rank.is_some()).count();
-    let rate = |x: usize| if n == 0 { 0.0 } else { (x as f64 / n as f64 * 1000.0).round() / 1000.0 };
-    EvalSummary { cases: n, top1, top3, top1_rate: rate(top1), top3_rate: rate(top3), results, problems }
+    let rate = |x: usize| {
+        if n == 0 {
+            0.0
+        } else {
+            (x as f64 / n as f64 * 1000.0).round() / 1000.0
+        }
+    };
+    EvalSummary {
+        cases: n,
+        top1,
+        top3,
+        top1_rate: rate(top1),
+        top3_rate: rate(top3),
+        results,
+        problems,
+    }
 }
 
 /// The smallest k ≤ `max_k` at which a top-k hypothesis or step matches.
 pub fn first_hit(report: &fmr_core::Report, accept: &Regex, max_k: usize) -> Option<usize> {
     (1..=max_k).find(|&k| {
-        let hyp = report.hypotheses.iter().filter(|h| h.status != fmr_core::HypothesisStatus::Eliminated).take(k).any(|h| {
-            accept.is_match(&h.title)
-                || accept.is_match(&h.root_cause)
-                || h.other_causes.iter().any(|c| accept.is_match(c))
-                || h.fixes.iter().any(|f| accept.is_match(f))
-        });
-        hyp || report.next_steps.iter().take(k).any(|s| accept.is_match(&s.action))
+        let hyp = report
+            .hypotheses
+            .iter()
+            .filter(|h| h.status != fmr_core::HypothesisStatus::Eliminated)
+            .take(k)
+            .any(|h| {
+                accept.is_match(&h.title)
+                    || accept.is_match(&h.root_cause)
+                    || h.other_causes.iter().any(|c| accept.is_match(c))
+                    || h.fixes.iter().any(|f| accept.is_match(f))
+            });
+        hyp || report
+            .next_steps
+            .iter()
+            .take(k)
+            .any(|s| accept.is_match(&s.action))
     })
 }

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use fmr_core::{
-    AuditFinding, Characterization, Evidence, EvidenceKind, Hypothesis, HypothesisStatus, Origin, ScoreTerm,
-    TriedOutcome,
+    AuditFinding, Characterization, Evidence, EvidenceKind, Hypothesis, HypothesisStatus, Origin,
+    ScoreTerm, TriedOutcome,
 };
 use fmr_kb::{Entry, KnowledgeBase};
 
@@ -48,32 +48,69 @@ pub fn hypothesize(
             continue;
         }
         if sig > 0.0 {
-            terms.push(term("signatures", W_SIGNATURE * sig, format!("symptom signatures match {:.2}", sig)));
+            terms.push(term(
+                "signatures",
+                W_SIGNATURE * sig,
+                format!("symptom signatures match {:.2}", sig),
+            ));
         }
         if let Some(h) = hit
             && text > 0.0
         {
-            let levels = h.by_level.keys().map(|l| format!("L{l}")).collect::<Vec<_>>().join(", ");
-            terms.push(term("search", W_TEXT * text, format!("found at {levels}, best normalised score {:.2}", text)));
-            let mut statement = format!("knowledge-base search matched {}", h.matched.iter().take(6).cloned().collect::<Vec<_>>().join(", "));
+            let levels = h
+                .by_level
+                .keys()
+                .map(|l| format!("L{l}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            terms.push(term(
+                "search",
+                W_TEXT * text,
+                format!("found at {levels}, best normalised score {:.2}", text),
+            ));
+            let mut statement = format!(
+                "knowledge-base search matched {}",
+                h.matched
+                    .iter()
+                    .take(6)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             if let Some((seed, note)) = &h.via_analogy {
                 statement.push_str(&format!("; reached by analogy from {seed}: {note}"));
             }
-            evidence.push(Evidence { kind: EvidenceKind::Search, statement, weight: W_TEXT * text });
+            evidence.push(Evidence {
+                kind: EvidenceKind::Search,
+                statement,
+                weight: W_TEXT * text,
+            });
         }
 
         let (env_fit, eliminated) = environment_fit(entry, c, user_words, &mut evidence);
         if env_fit != 0.0 {
-            terms.push(term("environment", W_ENVIRONMENT * env_fit, "framework, precision, model fit".into()));
+            terms.push(term(
+                "environment",
+                W_ENVIRONMENT * env_fit,
+                "framework, precision, model fit".into(),
+            ));
         }
         if let Some(reason) = eliminated {
             status = HypothesisStatus::Eliminated;
-            evidence.push(Evidence { kind: EvidenceKind::Environment, statement: reason, weight: -5.0 });
+            evidence.push(Evidence {
+                kind: EvidenceKind::Environment,
+                statement: reason,
+                weight: -5.0,
+            });
         }
 
         let code = code_support(entry, findings, &mut evidence);
         if code > 0.0 {
-            terms.push(term("code", W_CODE * code, "auditor findings confirm it in code".into()));
+            terms.push(term(
+                "code",
+                W_CODE * code,
+                "auditor findings confirm it in code".into(),
+            ));
         }
 
         let (tried_score, lowered) = tried_evidence(entry, c, &mut evidence);
@@ -86,7 +123,11 @@ pub fn hypothesize(
 
         // The prior counts half: base rates are coarse estimates.
         let prior = 0.5 * (entry.base_rate.clamp(0.0, 1.0) + 0.05).ln();
-        terms.push(term("base_rate", prior, format!("prior {:.2} from the knowledge base", entry.base_rate)));
+        terms.push(term(
+            "base_rate",
+            prior,
+            format!("prior {:.2} from the knowledge base", entry.base_rate),
+        ));
         evidence.push(Evidence {
             kind: EvidenceKind::BaseRate,
             statement: format!("base rate {:.2}", entry.base_rate),
@@ -94,13 +135,18 @@ pub fn hypothesize(
         });
 
         let total: f64 = terms.iter().map(|t| t.value).sum();
-        let levels = hit.map(|h| h.by_level.keys().copied().collect()).unwrap_or_default();
+        let levels = hit
+            .map(|h| h.by_level.keys().copied().collect())
+            .unwrap_or_default();
         scored.push((total, hypothesis(entry, status, evidence, terms, levels)));
     }
 
     scored.sort_by(|a, b| {
         let rank = |h: &Hypothesis| (h.status == HypothesisStatus::Eliminated) as u8;
-        rank(&a.1).cmp(&rank(&b.1)).then(b.0.total_cmp(&a.0)).then(a.1.id.cmp(&b.1.id))
+        rank(&a.1)
+            .cmp(&rank(&b.1))
+            .then(b.0.total_cmp(&a.0))
+            .then(a.1.id.cmp(&b.1.id))
     });
     let active: Vec<f64> = scored
         .iter()
@@ -109,11 +155,13 @@ pub fn hypothesize(
         .map(|(s, _)| *s)
         .collect();
     let max = active.iter().copied().fold(OTHER_SCORE, f64::max);
-    let denominator: f64 = active.iter().map(|s| (s - max).exp()).sum::<f64>() + (OTHER_SCORE - max).exp();
+    let denominator: f64 =
+        active.iter().map(|s| (s - max).exp()).sum::<f64>() + (OTHER_SCORE - max).exp();
 
     let mut out: Vec<Hypothesis> = Vec::new();
     let eliminated_cap = 3;
     let mut eliminated = 0;
+    let mut lowered_extra = 0;
     for (score, mut h) in scored {
         if h.status == HypothesisStatus::Eliminated {
             if eliminated < eliminated_cap {
@@ -123,7 +171,18 @@ pub fn hypothesize(
             }
             continue;
         }
-        if out.iter().filter(|o| o.status != HypothesisStatus::Eliminated).count() >= MAX_HYPOTHESES {
+        if out
+            .iter()
+            .filter(|o| o.status != HypothesisStatus::Eliminated)
+            .count()
+            >= MAX_HYPOTHESES
+        {
+            // A lowered hypothesis stays visible, with its reason, below the ranked ones.
+            if h.status == HypothesisStatus::Lowered && lowered_extra < eliminated_cap {
+                lowered_extra += 1;
+                h.likelihood = round3((score - max).exp() / denominator);
+                out.push(h);
+            }
             continue;
         }
         h.likelihood = round3((score - max).exp() / denominator);
@@ -134,7 +193,11 @@ pub fn hypothesize(
 }
 
 fn term(factor: &str, value: f64, reason: String) -> ScoreTerm {
-    ScoreTerm { factor: factor.to_string(), value: round3(value), reason }
+    ScoreTerm {
+        factor: factor.to_string(),
+        value: round3(value),
+        reason,
+    }
 }
 
 fn round3(x: f64) -> f64 {
@@ -152,7 +215,8 @@ fn signature_match(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evide
             .filter(|s| s.symptom_kind() == Some(symptom.kind))
             .map(|s| {
                 let role_fit = match (s.metric_role(), symptom.role) {
-                    (Some(fmr_core::MetricRole::Any), _) | (_, None) => 0.85,
+                    (_, None) => 0.85,
+                    (Some(fmr_core::MetricRole::Any), Some(_)) => 0.8,
                     (Some(a), Some(b)) if a == b => 1.0,
                     _ => 0.6,
                 };
@@ -168,7 +232,10 @@ fn signature_match(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evide
             };
             evidence.push(Evidence {
                 kind: EvidenceKind::Symptom,
-                statement: format!("{origin}: {} — matches signature \"{}\"", symptom.statement, sig.condition),
+                statement: format!(
+                    "{origin}: {} — matches signature \"{}\"",
+                    symptom.statement, sig.condition
+                ),
                 weight: round3(W_SIGNATURE * m),
             });
         }
@@ -177,7 +244,12 @@ fn signature_match(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evide
 }
 
 /// Fit of framework, precision and model; and whether the environment rules it out.
-fn environment_fit(entry: &Entry, c: &Characterization, user_words: &str, evidence: &mut Vec<Evidence>) -> (f64, Option<String>) {
+fn environment_fit(
+    entry: &Entry,
+    c: &Characterization,
+    user_words: &str,
+    evidence: &mut Vec<Evidence>,
+) -> (f64, Option<String>) {
     let env = &c.environment;
     let mut fit: f64 = 0.0;
     let vocabulary = entry
@@ -213,27 +285,41 @@ fn environment_fit(entry: &Entry, c: &Characterization, user_words: &str, eviden
             });
         }
         Some(p @ ("fp32" | "bf16")) if precision_specific(entry) => {
-            return (fit, Some(format!("the run uses {p}, and this failure needs fp16 arithmetic")));
+            return (
+                fit,
+                Some(format!(
+                    "the run uses {p}, and this failure needs fp16 arithmetic"
+                )),
+            );
         }
         _ => {}
     }
     // A hyperparameter the user chose to mention is one they suspect; failure
     // modes fixed by changing it fit a little better.
     if let Some(fix) = entry.fixes.iter().find(|f| {
-        f.param.as_ref().is_some_and(|p| c.environment.hyperparameters.contains_key(p) && mentioned(p, user_words))
+        f.param.as_ref().is_some_and(|p| {
+            c.environment.hyperparameters.contains_key(p) && mentioned(p, user_words)
+        })
     }) {
         let param = fix.param.as_deref().unwrap_or_default();
         fit += 0.4;
         evidence.push(Evidence {
             kind: EvidenceKind::Environment,
-            statement: format!("you mention {param} = {}, which this failure's fix changes", c.environment.hyperparameters[param]),
+            statement: format!(
+                "you mention {param} = {}, which this failure's fix changes",
+                c.environment.hyperparameters[param]
+            ),
             weight: round3(W_ENVIRONMENT * 0.4),
         });
     }
     let (fit_family, family_note) = family_fit(entry, c, user_words);
     fit += fit_family;
     if let Some(note) = family_note {
-        evidence.push(Evidence { kind: EvidenceKind::Environment, statement: note, weight: round3(W_ENVIRONMENT * fit_family) });
+        evidence.push(Evidence {
+            kind: EvidenceKind::Environment,
+            statement: note,
+            weight: round3(W_ENVIRONMENT * fit_family),
+        });
     }
     if let Some(model) = env.model.as_deref()
         && vocabulary.contains(&model.to_lowercase())
@@ -251,7 +337,10 @@ fn environment_fit(entry: &Entry, c: &Characterization, user_words: &str, eviden
 /// A finding of an audit rule the entry lists is direct evidence.
 fn code_support(entry: &Entry, findings: &[AuditFinding], evidence: &mut Vec<Evidence>) -> f64 {
     let mut best: f64 = 0.0;
-    for f in findings.iter().filter(|f| entry.audit_rules.contains(&f.rule)) {
+    for f in findings
+        .iter()
+        .filter(|f| entry.audit_rules.contains(&f.rule))
+    {
         best = best.max(f.confidence);
         evidence.push(Evidence {
             kind: EvidenceKind::Code,
@@ -263,11 +352,21 @@ fn code_support(entry: &Entry, findings: &[AuditFinding], evidence: &mut Vec<Evi
 }
 
 /// A failed fix lowers the hypothesis it was meant to fix; a fix that helped raises it.
-fn tried_evidence(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evidence>) -> (f64, bool) {
+fn tried_evidence(
+    entry: &Entry,
+    c: &Characterization,
+    evidence: &mut Vec<Evidence>,
+) -> (f64, bool) {
     let mut score = 0.0;
     let mut lowered = false;
     for tried in &c.tried {
-        let Some(fix) = entry.fixes.iter().find(|f| crate::plan::fix_matches_text(f, &tried.text)) else {
+        // Only the standard fixes (the first two) speak for or against the hypothesis.
+        let Some(fix) = entry
+            .fixes
+            .iter()
+            .take(2)
+            .find(|f| crate::plan::fix_matches_text(f, &tried.text))
+        else {
             continue;
         };
         match tried.outcome {
@@ -276,16 +375,26 @@ fn tried_evidence(entry: &Entry, c: &Characterization, evidence: &mut Vec<Eviden
                 lowered = true;
                 evidence.push(Evidence {
                     kind: EvidenceKind::Tried,
-                    statement: format!("\"{}\" was tried and did not help; it is this failure's standard fix ({})", tried.text, fix.action),
+                    statement: format!(
+                        "\"{}\" was tried and did not help; it is this failure's standard fix ({})",
+                        tried.text, fix.action
+                    ),
                     weight: W_TRIED_FAILED,
                 });
             }
             TriedOutcome::Helped | TriedOutcome::Partial => {
-                let w = if tried.outcome == TriedOutcome::Helped { W_TRIED_HELPED } else { W_TRIED_HELPED / 2.0 };
+                let w = if tried.outcome == TriedOutcome::Helped {
+                    W_TRIED_HELPED
+                } else {
+                    W_TRIED_HELPED / 2.0
+                };
                 score += w;
                 evidence.push(Evidence {
                     kind: EvidenceKind::Tried,
-                    statement: format!("\"{}\" helped at least partly, as this failure predicts ({})", tried.text, fix.action),
+                    statement: format!(
+                        "\"{}\" helped at least partly, as this failure predicts ({})",
+                        tried.text, fix.action
+                    ),
                     weight: w,
                 });
             }
@@ -295,7 +404,13 @@ fn tried_evidence(entry: &Entry, c: &Characterization, evidence: &mut Vec<Eviden
     (score, lowered)
 }
 
-fn hypothesis(entry: &Entry, status: HypothesisStatus, evidence: Vec<Evidence>, score: Vec<ScoreTerm>, levels: Vec<u8>) -> Hypothesis {
+fn hypothesis(
+    entry: &Entry,
+    status: HypothesisStatus,
+    evidence: Vec<Evidence>,
+    score: Vec<ScoreTerm>,
+    levels: Vec<u8>,
+) -> Hypothesis {
     let mut sources: Vec<_> = entry.sources.iter().map(|s| s.to_source()).collect();
     // Practical sources first: they say what worked.
     sources.sort_by_key(|s| !s.kind.is_practical());
@@ -325,14 +440,24 @@ fn add_distinctions(hypotheses: &mut [Hypothesis], kb: &KnowledgeBase) {
             .iter()
             .filter(|other| **other != h.id)
             .filter(|other| {
-                entry.lookalikes.contains(other) || kb.get(other).is_some_and(|o| o.lookalikes.contains(&h.id))
+                entry.lookalikes.contains(other)
+                    || kb.get(other).is_some_and(|o| o.lookalikes.contains(&h.id))
             })
             .collect();
         if rivals.is_empty() {
             h.distinguish = entry.diagnostics.iter().take(1).cloned().collect();
         } else {
-            let names = rivals.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-            h.distinguish = entry.diagnostics.iter().take(2).map(|d| format!("vs {names}: {d}")).collect();
+            let names = rivals
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            h.distinguish = entry
+                .diagnostics
+                .iter()
+                .take(2)
+                .map(|d| format!("vs {names}: {d}"))
+                .collect();
         }
     }
 }
@@ -344,20 +469,110 @@ fn mentioned(param: &str, words: &str) -> bool {
 
 /// Model families, each with the words that name it in entries and in user text.
 const FAMILIES: &[(&str, &[&str])] = &[
-    ("diffusion", &["diffusion", "dreambooth", "ddpm", "unet", "latent diffusion", "stable diffusion"]),
-    ("vae", &["vae", "variational autoencoder", "vq-vae", "vqvae", "vector quantization"]),
-    ("gan", &["gan", "generative adversarial", "discriminator", "stylegan", "dcgan"]),
-    ("llm", &["llm", "language model", "gpt", "llama", "bert", "transformers", "tokenizer", "rlhf", "dpo", "lora", "sft", "fine-tuning an llm", "trl"]),
-    ("rl", &["ppo", "sac", "dqn", "reinforcement", "policy gradient", "rl ", "reward", "actor-critic", "q-learning", "gae", "stable-baselines", "rllib", "environment"]),
-    ("flow", &["normalizing flow", "realnvp", "glow", "affine coupling", "coupling layer"]),
-    ("dsp", &["iir filter", "fir filter", "biquad", "butterworth", "fixed-point dsp"]),
-    ("audio", &["audio", "speech", "tts", "vocoder", "mel", "asr", "whisper"]),
-    ("control", &["pid", "controller", "feedback loop", "actuator", "plant"]),
+    (
+        "diffusion",
+        &[
+            "diffusion",
+            "dreambooth",
+            "ddpm",
+            "unet",
+            "latent diffusion",
+            "stable diffusion",
+        ],
+    ),
+    (
+        "vae",
+        &[
+            "vae",
+            "variational autoencoder",
+            "vq-vae",
+            "vqvae",
+            "vector quantization",
+        ],
+    ),
+    (
+        "gan",
+        &[
+            "gan",
+            "generative adversarial",
+            "discriminator",
+            "stylegan",
+            "dcgan",
+        ],
+    ),
+    (
+        "llm",
+        &[
+            "llm",
+            "language model",
+            "gpt",
+            "llama",
+            "bert",
+            "transformers",
+            "tokenizer",
+            "rlhf",
+            "dpo",
+            "lora",
+            "sft",
+            "fine-tuning an llm",
+            "trl",
+        ],
+    ),
+    (
+        "rl",
+        &[
+            "ppo",
+            "sac",
+            "dqn",
+            "reinforcement",
+            "policy gradient",
+            "rl ",
+            "reward",
+            "actor-critic",
+            "q-learning",
+            "gae",
+            "stable-baselines",
+            "rllib",
+            "environment",
+        ],
+    ),
+    (
+        "flow",
+        &[
+            "normalizing flow",
+            "realnvp",
+            "glow",
+            "affine coupling",
+            "coupling layer",
+        ],
+    ),
+    (
+        "dsp",
+        &[
+            "iir filter",
+            "fir filter",
+            "biquad",
+            "butterworth",
+            "fixed-point dsp",
+        ],
+    ),
+    (
+        "audio",
+        &["audio", "speech", "tts", "vocoder", "mel", "asr", "whisper"],
+    ),
+    (
+        "control",
+        &["pid", "controller", "feedback loop", "actuator", "plant"],
+    ),
 ];
 
 fn families_in(text: &str) -> Vec<&'static str> {
     let t = format!(" {} ", text.to_lowercase());
-    FAMILIES.iter().filter(|(_, words)| words.iter().any(|w| t.contains(w))).map(|(name, _)| *name).collect()
+    FAMILIES
+        .iter()
+        .filter(|(_, words)| words.iter().any(|w| t.contains(w)))
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 /// Entries written for one model family (diffusion, RL, LLM, ...) fit a run of that
@@ -375,11 +590,30 @@ fn family_fit(entry: &Entry, c: &Characterization, user_words: &str) -> (f64, Op
         .join(" | ");
     let run_families = families_in(&format!("{context} | {user_words}"));
     if entry_families.iter().any(|f| run_families.contains(f)) {
-        (0.4, Some(format!("written for {} models, as here", entry_families.join("/"))))
+        (
+            0.4,
+            Some(format!(
+                "written for {} models, as here",
+                entry_families.join("/")
+            )),
+        )
     } else if run_families.is_empty() {
-        (-0.4, Some(format!("specific to {} models; this run's model family is not known", entry_families.join("/"))))
+        (
+            -0.6,
+            Some(format!(
+                "specific to {} models; this run's model family is not known",
+                entry_families.join("/")
+            )),
+        )
     } else {
-        (-1.0, Some(format!("specific to {} models, but this run is {}", entry_families.join("/"), run_families.join("/"))))
+        (
+            -1.0,
+            Some(format!(
+                "specific to {} models, but this run is {}",
+                entry_families.join("/"),
+                run_families.join("/")
+            )),
+        )
     }
 }
 

@@ -63,7 +63,9 @@ impl Engine {
     /// The embedded knowledge base and its full-text index.
     pub fn new() -> Result<Self, String> {
         let kb = KnowledgeBase::embedded();
-        let index = kb.index().map_err(|e| format!("cannot build the knowledge-base index: {e}"))?;
+        let index = kb
+            .index()
+            .map_err(|e| format!("cannot build the knowledge-base index: {e}"))?;
         Ok(Self { kb, index })
     }
 
@@ -77,7 +79,12 @@ impl Engine {
         let detected = runs.iter().flat_map(fmr_detect::detect).collect();
         let characterization = characterize::characterize(inputs, &runs, detected);
 
-        let (queries, hits) = search::search(&characterization, inputs.symptom.as_deref(), &self.kb, &self.index);
+        let (queries, hits) = search::search(
+            &characterization,
+            inputs.symptom.as_deref(),
+            &self.kb,
+            &self.index,
+        );
 
         let mut audit_findings = Vec::new();
         if let Some(code) = &inputs.code {
@@ -91,15 +98,24 @@ impl Engine {
 
         // Findings feed back into the ranking: scoring uses them directly.
         let words = inputs.user_words();
-        let hypotheses = hypothesize::hypothesize(&characterization, &hits, &audit_findings, &self.kb, &words);
-        let delegations = delegate::delegations(&hypotheses, &self.kb, inputs.code.as_deref(), &audit_findings);
+        let hypotheses =
+            hypothesize::hypothesize(&characterization, &hits, &audit_findings, &self.kb, &words);
+        let delegations = delegate::delegations(
+            &hypotheses,
+            &self.kb,
+            inputs.code.as_deref(),
+            &audit_findings,
+        );
         let findings = synthesize::findings(&characterization, &hypotheses, &self.kb);
         let synthesis = synthesize::synthesize(&hypotheses, &self.kb);
         let next_steps = plan::plan(&characterization, &hypotheses, &audit_findings, &self.kb);
 
         Report {
             schema_version: REPORT_SCHEMA_VERSION.to_string(),
-            tool: ToolInfo { name: "fmr".into(), version: env!("CARGO_PKG_VERSION").into() },
+            tool: ToolInfo {
+                name: "fmr".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
             inputs: runs
                 .iter()
                 .map(|r| RunSummary {

@@ -1,7 +1,9 @@
 //! Stage 7: the next steps, concrete and with the user's own numbers, ordered by
 //! likelihood of being the fix, effort (quick wins first) and diagnostic value.
 
-use fmr_core::{AuditFinding, Characterization, Effort, Hypothesis, HypothesisStatus, Source, Step};
+use fmr_core::{
+    AuditFinding, Characterization, Effort, Hypothesis, HypothesisStatus, Source, Step,
+};
 use fmr_kb::{AdjustOp, Fix, KnowledgeBase};
 
 /// How many hypotheses contribute steps, and how many fixes each.
@@ -9,7 +11,12 @@ const HYPOTHESES_PLANNED: usize = 5;
 const FIXES_PER_HYPOTHESIS: usize = 2;
 const MAX_STEPS: usize = 10;
 
-pub fn plan(c: &Characterization, hypotheses: &[Hypothesis], findings: &[AuditFinding], kb: &KnowledgeBase) -> Vec<Step> {
+pub fn plan(
+    c: &Characterization,
+    hypotheses: &[Hypothesis],
+    findings: &[AuditFinding],
+    kb: &KnowledgeBase,
+) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     let active: Vec<&Hypothesis> = hypotheses
         .iter()
@@ -20,11 +27,21 @@ pub fn plan(c: &Characterization, hypotheses: &[Hypothesis], findings: &[AuditFi
     for h in &active {
         let Some(entry) = kb.get(&h.id) else { continue };
         // A code finding that confirms the hypothesis is the most concrete step there is.
-        for f in findings.iter().filter(|f| entry.audit_rules.contains(&f.rule)) {
+        for f in findings
+            .iter()
+            .filter(|f| entry.audit_rules.contains(&f.rule))
+        {
             steps.push(Step {
                 action: format!("Fix {} at {}:{}: {}", f.name, f.file, f.line, f.message),
-                why: format!("{} — the auditor found the pattern in your code, which {} predicts", first_sentence(&entry.summary), h.id),
-                condition: format!("confirm `{}` at {}:{} is on the path your training run takes", f.snippet, f.file, f.line),
+                why: format!(
+                    "{} — the auditor found the pattern in your code, which {} predicts",
+                    first_sentence(&entry.summary),
+                    h.id
+                ),
+                condition: format!(
+                    "confirm `{}` at {}:{} is on the path your training run takes",
+                    f.snippet, f.file, f.line
+                ),
                 sources: practical_first(&h.sources, 2),
                 likelihood: round3((h.likelihood * 1.2).min(0.95)),
                 effort: Effort::Low,
@@ -34,7 +51,9 @@ pub fn plan(c: &Characterization, hypotheses: &[Hypothesis], findings: &[AuditFi
         }
         let specific = fixes_unique_to(entry.id.as_str(), &active, kb);
         for (i, fix) in entry.fixes.iter().take(FIXES_PER_HYPOTHESIS).enumerate() {
-            if c.tried.iter().any(|t| t.outcome == fmr_core::TriedOutcome::Failed && fix_matches_text(fix, &t.text)) {
+            if c.tried.iter().any(|t| {
+                t.outcome == fmr_core::TriedOutcome::Failed && fix_matches_text(fix, &t.text)
+            }) {
                 continue;
             }
             let decay = if i == 0 { 1.0 } else { 0.6 };
@@ -45,7 +64,11 @@ pub fn plan(c: &Characterization, hypotheses: &[Hypothesis], findings: &[AuditFi
                 sources: practical_first(&h.sources, 2),
                 likelihood: round3(h.likelihood * decay),
                 effort: fix.effort(),
-                diagnostic_value: if specific.contains(&fix.action) { 0.6 } else { 0.3 },
+                diagnostic_value: if specific.contains(&fix.action) {
+                    0.6
+                } else {
+                    0.3
+                },
                 hypothesis: h.id.clone(),
             });
         }
@@ -56,8 +79,18 @@ pub fn plan(c: &Characterization, hypotheses: &[Hypothesis], findings: &[AuditFi
         && let Some(check) = first.distinguish.first()
     {
         steps.push(Step {
-            action: format!("Check first: {}", check.trim_start_matches("vs ").split_once(": ").map(|(_, d)| d).unwrap_or(check)),
-            why: format!("it tells {} ({}) apart from {} ({}), the two leading explanations", first.id, first.title, second.id, second.title),
+            action: format!(
+                "Check first: {}",
+                check
+                    .trim_start_matches("vs ")
+                    .split_once(": ")
+                    .map(|(_, d)| d)
+                    .unwrap_or(check)
+            ),
+            why: format!(
+                "it tells {} ({}) apart from {} ({}), the two leading explanations",
+                first.id, first.title, second.id, second.title
+            ),
             condition: "before changing anything, so the next run tests one explanation".into(),
             sources: practical_first(&first.sources, 1),
             likelihood: 0.0,
@@ -67,7 +100,11 @@ pub fn plan(c: &Characterization, hypotheses: &[Hypothesis], findings: &[AuditFi
         });
     }
 
-    steps.sort_by(|a, b| priority(b).total_cmp(&priority(a)).then(a.action.cmp(&b.action)));
+    steps.sort_by(|a, b| {
+        priority(b)
+            .total_cmp(&priority(a))
+            .then(a.action.cmp(&b.action))
+    });
     dedupe(&mut steps);
     steps.truncate(MAX_STEPS);
     steps
@@ -108,7 +145,9 @@ fn first_sentence(text: &str) -> &str {
 
 /// Fix actions of this entry that no other planned hypothesis shares (by param).
 fn fixes_unique_to(id: &str, active: &[&Hypothesis], kb: &KnowledgeBase) -> Vec<String> {
-    let Some(entry) = kb.get(id) else { return Vec::new() };
+    let Some(entry) = kb.get(id) else {
+        return Vec::new();
+    };
     let other_params: Vec<String> = active
         .iter()
         .filter(|h| h.id != id)
@@ -125,21 +164,41 @@ fn fixes_unique_to(id: &str, active: &[&Hypothesis], kb: &KnowledgeBase) -> Vec<
 
 /// The fix's action, made concrete with the run's own value where it is known.
 pub fn render_action(fix: &Fix, c: &Characterization) -> String {
-    let Some(adj) = fix.adjustment() else { return fix.action.clone() };
+    let Some(adj) = fix.adjustment() else {
+        return fix.action.clone();
+    };
     let label = adj.param.replace('_', " ");
-    let current = c.environment.hyperparameters.get(&adj.param).and_then(json_number);
+    let current = c
+        .environment
+        .hyperparameters
+        .get(&adj.param)
+        .and_then(json_number);
     let action = fix.action.trim_end_matches('.');
     match (adj.op, current) {
         (AdjustOp::Multiply(factor), Some(now)) => {
             let target = now * factor;
             let verb = if factor < 1.0 { "reduce" } else { "increase" };
-            format!("{action}: {verb} {label} from {} to {}", fmt_number(now), fmt_number(round_sig(target)))
+            format!(
+                "{action}: {verb} {label} from {} to {}",
+                fmt_number(now),
+                fmt_number(round_sig(target))
+            )
         }
         (AdjustOp::Multiply(factor), None) => {
-            format!("{action}: set {label} to {}× its current value (pass --env {}=… to get the exact number)", fmt_number(factor), adj.param)
+            format!(
+                "{action}: set {label} to {}× its current value (pass --env {}=… to get the exact number)",
+                fmt_number(factor),
+                adj.param
+            )
         }
-        (AdjustOp::Set(target), Some(now)) if (now - target).abs() > f64::EPSILON * target.abs().max(1.0) => {
-            format!("{action}: change {label} from {} to {}", fmt_number(now), fmt_number(target))
+        (AdjustOp::Set(target), Some(now))
+            if (now - target).abs() > f64::EPSILON * target.abs().max(1.0) =>
+        {
+            format!(
+                "{action}: change {label} from {} to {}",
+                fmt_number(now),
+                fmt_number(target)
+            )
         }
         (AdjustOp::Set(target), _) => format!("{action}: set {label} to {}", fmt_number(target)),
         (AdjustOp::Enable | AdjustOp::Disable, _) => action.to_string(),
@@ -150,15 +209,32 @@ fn render_why(fix: &Fix, h: &Hypothesis) -> String {
     let evidence = h
         .evidence
         .iter()
-        .filter(|e| e.weight > 0.0 && matches!(e.kind, fmr_core::EvidenceKind::Symptom | fmr_core::EvidenceKind::Code))
+        .filter(|e| {
+            e.weight > 0.0
+                && matches!(
+                    e.kind,
+                    fmr_core::EvidenceKind::Symptom | fmr_core::EvidenceKind::Code
+                )
+        })
         .max_by(|a, b| a.weight.total_cmp(&b.weight))
-        .map(|e| format!("; here: {}", e.statement.split(" — ").next().unwrap_or(&e.statement)))
+        .map(|e| {
+            format!(
+                "; here: {}",
+                e.statement.split(" — ").next().unwrap_or(&e.statement)
+            )
+        })
         .unwrap_or_default();
-    format!("{} (if {} is the cause){}", fix.why.trim_end_matches('.'), h.title.to_lowercase(), evidence)
+    format!(
+        "{} (if {} is the cause){}",
+        fix.why.trim_end_matches('.'),
+        h.title.to_lowercase(),
+        evidence
+    )
 }
 
 fn json_number(v: &serde_json::Value) -> Option<f64> {
-    v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 /// Rounds to two significant digits, so 3e-4 × 0.3 reads 9e-5, not 8.999999e-5.
@@ -197,12 +273,18 @@ pub fn fix_matches_text(fix: &Fix, text: &str) -> bool {
     {
         return true;
     }
-    let words: Vec<String> = fmr_kb::query_terms(&fix.action).into_iter().filter(|w| w.len() > 3).collect();
+    let words: Vec<String> = fmr_kb::query_terms(&fix.action)
+        .into_iter()
+        .filter(|w| w.len() > 3)
+        .collect();
     if words.is_empty() {
         return false;
     }
     let said = fmr_kb::query_terms(&lower);
-    let hits = words.iter().filter(|w| said.iter().any(|s| s.starts_with(&w[..4.min(w.len())]))).count();
+    let hits = words
+        .iter()
+        .filter(|w| said.iter().any(|s| s.starts_with(&w[..4.min(w.len())])))
+        .count();
     hits >= 3.min(words.len()) && hits * 2 >= words.len()
 }
 
@@ -222,7 +304,8 @@ pub(crate) fn param_mentioned(param: &str, text: &str) -> bool {
     };
     spellings.iter().any(|s| {
         if s.len() <= 3 {
-            text.split(|ch: char| !ch.is_alphanumeric() && ch != '_').any(|w| w == *s)
+            text.split(|ch: char| !ch.is_alphanumeric() && ch != '_')
+                .any(|w| w == *s)
         } else {
             text.contains(s)
         }
@@ -257,9 +340,14 @@ mod tests {
     #[test]
     fn actions_use_the_run_s_own_values() {
         let mut c = Characterization::default();
-        c.environment.hyperparameters.insert("learning_rate".into(), serde_json::json!(0.0003));
+        c.environment
+            .hyperparameters
+            .insert("learning_rate".into(), serde_json::json!(0.0003));
         let f = fix(Some("learning_rate"), Some("multiply"), Some(1.0 / 3.0));
-        assert_eq!(render_action(&f, &c), "Lower the peak learning rate: reduce learning rate from 3e-4 to 1e-4");
+        assert_eq!(
+            render_action(&f, &c),
+            "Lower the peak learning rate: reduce learning rate from 3e-4 to 1e-4"
+        );
         let unknown = Characterization::default();
         assert!(render_action(&f, &unknown).contains("its current value"));
     }

@@ -41,56 +41,104 @@ pub fn level_discount(level: u8) -> f64 {
 }
 
 /// Runs the four levels; returns the queries (for the report) and hits per entry.
-pub fn search(c: &Characterization, symptom_text: Option<&str>, kb: &KnowledgeBase, index: &SearchIndex) -> (Vec<Query>, BTreeMap<String, EntryHits>) {
+pub fn search(
+    c: &Characterization,
+    symptom_text: Option<&str>,
+    kb: &KnowledgeBase,
+    index: &SearchIndex,
+) -> (Vec<Query>, BTreeMap<String, EntryHits>) {
     let mut queries = Vec::new();
     let mut hits: BTreeMap<String, EntryHits> = BTreeMap::new();
-    let mut run_query = |level: Level, text: String, rationale: String, hits: &mut BTreeMap<String, EntryHits>| {
-        if text.trim().is_empty() {
-            return;
-        }
-        let found = index.search(&text, level, HITS_PER_QUERY).unwrap_or_default();
-        let top = found.first().map(|h| h.score).unwrap_or(1.0).max(f64::EPSILON);
-        for h in &found {
-            let e = hits.entry(h.id.clone()).or_default();
-            let norm = (h.score / top).clamp(0.0, 1.0);
-            let slot = e.by_level.entry(level.number()).or_insert(0.0);
-            *slot = slot.max(norm);
-            for m in &h.matched {
-                if !e.matched.contains(m) {
-                    e.matched.push(m.clone());
+    let mut run_query =
+        |level: Level, text: String, rationale: String, hits: &mut BTreeMap<String, EntryHits>| {
+            if text.trim().is_empty() {
+                return;
+            }
+            let found = index
+                .search(&text, level, HITS_PER_QUERY)
+                .unwrap_or_default();
+            let top = found
+                .first()
+                .map(|h| h.score)
+                .unwrap_or(1.0)
+                .max(f64::EPSILON);
+            for h in &found {
+                let e = hits.entry(h.id.clone()).or_default();
+                let norm = (h.score / top).clamp(0.0, 1.0);
+                let slot = e.by_level.entry(level.number()).or_insert(0.0);
+                *slot = slot.max(norm);
+                for m in &h.matched {
+                    if !e.matched.contains(m) {
+                        e.matched.push(m.clone());
+                    }
                 }
             }
-        }
-        queries.push(Query { level: level.number(), text, rationale, hits: found.into_iter().map(|h| h.id).collect() });
-    };
+            queries.push(Query {
+                level: level.number(),
+                text,
+                rationale,
+                hits: found.into_iter().map(|h| h.id).collect(),
+            });
+        };
 
     let kinds = symptom_kinds(c);
-    let kind_words = kinds.iter().map(|k| kind_phrase(*k)).collect::<Vec<_>>().join(" ");
+    let kind_words = kinds
+        .iter()
+        .map(|k| kind_phrase(*k))
+        .collect::<Vec<_>>()
+        .join(" ");
     let env = &c.environment;
-    let context = [env.framework.as_deref(), env.model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let context = [env.framework.as_deref(), env.model.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
 
     // L1 exact: the user's words, the symptoms, framework and model.
     let l1 = [symptom_text.unwrap_or(""), &kind_words, &context].join(" ");
-    run_query(Level::Exact, squash(&l1), "the symptom as described and measured, with framework and model".into(), &mut hits);
+    run_query(
+        Level::Exact,
+        squash(&l1),
+        "the symptom as described and measured, with framework and model".into(),
+        &mut hits,
+    );
 
     // L2 technique: what the run is doing (precision, model family, distribution) plus the failure.
     let techniques = technique_words(c);
     if !techniques.is_empty() {
         let l2 = format!("{techniques} {kind_words}");
-        run_query(Level::Technique, squash(&l2), format!("the techniques in use ({techniques}) with the failure"), &mut hits);
+        run_query(
+            Level::Technique,
+            squash(&l2),
+            format!("the techniques in use ({techniques}) with the failure"),
+            &mut hits,
+        );
     }
 
     // L3 phenomenon: the mechanism behind each symptom kind.
-    let phenomena = kinds.iter().map(|k| phenomenon_words(*k)).collect::<Vec<_>>().join(" ");
+    let phenomena = kinds
+        .iter()
+        .map(|k| phenomenon_words(*k))
+        .collect::<Vec<_>>()
+        .join(" ");
     if !phenomena.trim().is_empty() {
-        run_query(Level::Phenomenon, squash(&phenomena), "the underlying phenomena of the symptoms".into(), &mut hits);
+        run_query(
+            Level::Phenomenon,
+            squash(&phenomena),
+            "the underlying phenomena of the symptoms".into(),
+            &mut hits,
+        );
     }
 
     // L4 analogy: walk the analogy graph from the best entries so far and search
     // again in the other field's vocabulary.
     let mut ranked: Vec<(&String, f64)> = hits.iter().map(|(id, h)| (id, h.text_score())).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-    let seeds: Vec<String> = ranked.iter().take(ANALOGY_SEEDS).map(|(id, _)| (*id).clone()).collect();
+    let seeds: Vec<String> = ranked
+        .iter()
+        .take(ANALOGY_SEEDS)
+        .map(|(id, _)| (*id).clone())
+        .collect();
     let mut walked: Vec<String> = Vec::new();
     for seed in seeds {
         for (other, note) in kb.analogies_of(&seed) {
@@ -102,7 +150,11 @@ pub fn search(c: &Characterization, symptom_text: Option<&str>, kb: &KnowledgeBa
             run_query(
                 Level::Analogy,
                 squash(&text),
-                format!("analogy from {seed} to {} ({}): {note}", other.id, other.domains.first().map(String::as_str).unwrap_or("")),
+                format!(
+                    "analogy from {seed} to {} ({}): {note}",
+                    other.id,
+                    other.domains.first().map(String::as_str).unwrap_or("")
+                ),
                 &mut hits,
             );
             let e = hits.entry(other.id.clone()).or_default();
@@ -180,12 +232,16 @@ pub fn phenomenon_words(kind: SymptomKind) -> &'static str {
     use SymptomKind::*;
     match kind {
         NonFinite => "numerical overflow underflow floating point instability",
-        Divergence | GradExplosion | Spike => "instability step size too large feedback amplification",
+        Divergence | GradExplosion | Spike => {
+            "instability step size too large feedback amplification"
+        }
         Oscillation => "oscillation instability step size periodic",
         Plateau | SlowConvergence => "optimization stall saturation vanishing signal no gradient",
         ChanceLevel | ConstantOutput => "no learning signal constant prediction label mismatch",
         TrainValGap => "overfitting memorization generalization gap",
-        ValBetterThanTrain | MetricTooGood => "leakage contamination regularization dropout eval mode",
+        ValBetterThanTrain | MetricTooGood => {
+            "leakage contamination regularization dropout eval mode"
+        }
         EvalWorseThanTrain => "train test mismatch distribution shift normalization statistics",
         GradVanishing => "vanishing gradient saturation depth",
         LrAnomaly => "learning rate schedule",
@@ -240,7 +296,14 @@ fn technique_words(c: &Characterization) -> String {
         words.push(d);
         words.push("distributed data parallel");
     }
-    for key in ["warmup_steps", "gradient_accumulation_steps", "grad_clip", "weight_decay", "ent_coef", "kl_coef"] {
+    for key in [
+        "warmup_steps",
+        "gradient_accumulation_steps",
+        "grad_clip",
+        "weight_decay",
+        "ent_coef",
+        "kl_coef",
+    ] {
         if env.hyperparameters.contains_key(key) {
             words.push(match key {
                 "warmup_steps" => "warmup",

@@ -4,14 +4,19 @@
 use std::collections::BTreeMap;
 
 use fmr_core::{
-    Characterization, Combination, Consensus, Contradiction, Finding, Hypothesis, HypothesisStatus, Synthesis,
+    Characterization, Combination, Consensus, Contradiction, Finding, Hypothesis, HypothesisStatus,
+    Synthesis,
 };
 use fmr_kb::{AdjustOp, KnowledgeBase};
 
 const HYPOTHESES_READ: usize = 4;
 const SOURCES_PER_HYPOTHESIS: usize = 2;
 
-pub fn findings(c: &Characterization, hypotheses: &[Hypothesis], kb: &KnowledgeBase) -> Vec<Finding> {
+pub fn findings(
+    c: &Characterization,
+    hypotheses: &[Hypothesis],
+    kb: &KnowledgeBase,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for h in leading(hypotheses) {
         let Some(entry) = kb.get(&h.id) else { continue };
@@ -21,7 +26,11 @@ pub fn findings(c: &Characterization, hypotheses: &[Hypothesis], kb: &KnowledgeB
                 source: source.clone(),
                 problem: source.claim.clone(),
                 why: entry.causes.first().cloned().unwrap_or_default(),
-                fix: entry.fixes.first().map(|f| f.action.clone()).unwrap_or_default(),
+                fix: entry
+                    .fixes
+                    .first()
+                    .map(|f| f.action.clone())
+                    .unwrap_or_default(),
                 applicability: applicability(entry, c),
             });
         }
@@ -30,7 +39,10 @@ pub fn findings(c: &Characterization, hypotheses: &[Hypothesis], kb: &KnowledgeB
 }
 
 fn leading(hypotheses: &[Hypothesis]) -> impl Iterator<Item = &Hypothesis> {
-    hypotheses.iter().filter(|h| h.status != HypothesisStatus::Eliminated).take(HYPOTHESES_READ)
+    hypotheses
+        .iter()
+        .filter(|h| h.status != HypothesisStatus::Eliminated)
+        .take(HYPOTHESES_READ)
 }
 
 /// How well an entry's setting matches this run, and what must be adapted.
@@ -44,7 +56,10 @@ fn applicability(entry: &fmr_kb::Entry, c: &Characterization) -> String {
         } else if entry.frameworks.iter().any(|f| f.eq_ignore_ascii_case(fw)) {
             same.push(format!("same framework ({fw})"));
         } else {
-            differs.push(format!("reported for {}, you use {fw}: translate the API calls", entry.frameworks.join("/")));
+            differs.push(format!(
+                "reported for {}, you use {fw}: translate the API calls",
+                entry.frameworks.join("/")
+            ));
         }
     }
     if let Some(p) = env.precision.as_deref() {
@@ -56,13 +71,21 @@ fn applicability(entry: &fmr_kb::Entry, c: &Characterization) -> String {
     let matched: Vec<&str> = entry
         .signatures
         .iter()
-        .filter(|s| c.symptoms.iter().any(|sym| Some(sym.kind) == s.symptom_kind()))
+        .filter(|s| {
+            c.symptoms
+                .iter()
+                .any(|sym| Some(sym.kind) == s.symptom_kind())
+        })
         .map(|s| s.kind.as_str())
         .collect();
     if !matched.is_empty() {
         same.push(format!("same symptoms ({})", matched.join(", ")));
     }
-    let mut text = if same.is_empty() { "applies by analogy; check the conditions of each fix".to_string() } else { same.join("; ") };
+    let mut text = if same.is_empty() {
+        "applies by analogy; check the conditions of each fix".to_string()
+    } else {
+        same.join("; ")
+    };
     if !differs.is_empty() {
         text.push_str(&format!("; adapt: {}", differs.join("; ")));
     }
@@ -71,12 +94,13 @@ fn applicability(entry: &fmr_kb::Entry, c: &Characterization) -> String {
 
 pub fn synthesize(hypotheses: &[Hypothesis], kb: &KnowledgeBase) -> Synthesis {
     let lead: Vec<&Hypothesis> = leading(hypotheses).collect();
-    // param → [(hypothesis, direction, source refs)]
-    let mut by_param: BTreeMap<String, Vec<(String, i8, Vec<String>, String)>> = BTreeMap::new();
+    let mut by_param: BTreeMap<String, Vec<ParamUse>> = BTreeMap::new();
     for h in &lead {
         let Some(entry) = kb.get(&h.id) else { continue };
         for fix in &entry.fixes {
-            let Some(adj) = fix.adjustment() else { continue };
+            let Some(adj) = fix.adjustment() else {
+                continue;
+            };
             let direction = match adj.op {
                 AdjustOp::Multiply(f) if f < 1.0 => -1,
                 AdjustOp::Multiply(f) if f > 1.0 => 1,
@@ -84,19 +108,33 @@ pub fn synthesize(hypotheses: &[Hypothesis], kb: &KnowledgeBase) -> Synthesis {
                 AdjustOp::Disable => -1,
                 _ => 0,
             };
-            let refs = entry.sources.iter().map(|s| s.reference.clone()).collect();
-            by_param.entry(adj.param.clone()).or_default().push((h.id.clone(), direction, refs, fix.action.clone()));
+            by_param
+                .entry(adj.param.clone())
+                .or_default()
+                .push(ParamUse {
+                    hypothesis: h.id.clone(),
+                    direction,
+                    source: entry.sources.first().map(|s| s.reference.clone()),
+                });
         }
     }
     let mut synthesis = Synthesis::default();
     for (param, uses) in &by_param {
-        let mut hyps: Vec<String> = uses.iter().map(|u| u.0.clone()).collect();
+        let mut hyps: Vec<String> = uses.iter().map(|u| u.hypothesis.clone()).collect();
         hyps.dedup();
         if hyps.len() < 2 {
             continue;
         }
-        let up: Vec<&String> = uses.iter().filter(|u| u.1 > 0).map(|u| &u.0).collect();
-        let down: Vec<&String> = uses.iter().filter(|u| u.1 < 0).map(|u| &u.0).collect();
+        let up: Vec<&String> = uses
+            .iter()
+            .filter(|u| u.direction > 0)
+            .map(|u| &u.hypothesis)
+            .collect();
+        let down: Vec<&String> = uses
+            .iter()
+            .filter(|u| u.direction < 0)
+            .map(|u| &u.hypothesis)
+            .collect();
         let label = param.replace('_', " ");
         if !up.is_empty() && !down.is_empty() {
             synthesis.contradictions.push(Contradiction {
@@ -111,10 +149,19 @@ pub fn synthesize(hypotheses: &[Hypothesis], kb: &KnowledgeBase) -> Synthesis {
                 hypotheses: hyps,
             });
         } else {
-            let sources: Vec<String> = uses.iter().flat_map(|u| u.2.iter().take(1).cloned()).collect();
-            let dir = if !up.is_empty() { "raise" } else if !down.is_empty() { "lower" } else { "change" };
+            let sources: Vec<String> = uses.iter().filter_map(|u| u.source.clone()).collect();
+            let dir = if !up.is_empty() {
+                "raise"
+            } else if !down.is_empty() {
+                "lower"
+            } else {
+                "change"
+            };
             synthesis.consensus.push(Consensus {
-                statement: format!("independent explanations ({}) agree: {dir} {label}", hyps.join(", ")),
+                statement: format!(
+                    "independent explanations ({}) agree: {dir} {label}",
+                    hyps.join(", ")
+                ),
                 hypotheses: hyps,
                 sources,
             });
@@ -125,7 +172,9 @@ pub fn synthesize(hypotheses: &[Hypothesis], kb: &KnowledgeBase) -> Synthesis {
         && let Some(first_entry) = kb.get(&first.id)
     {
         for other in lead.iter().skip(1) {
-            let Some(other_entry) = kb.get(&other.id) else { continue };
+            let Some(other_entry) = kb.get(&other.id) else {
+                continue;
+            };
             if other_entry.domains.first() == first_entry.domains.first() {
                 continue;
             }
@@ -147,6 +196,14 @@ pub fn synthesize(hypotheses: &[Hypothesis], kb: &KnowledgeBase) -> Synthesis {
         }
     }
     synthesis
+}
+
+/// One leading hypothesis whose fix moves a hyperparameter.
+struct ParamUse {
+    hypothesis: String,
+    /// +1 raise, -1 lower, 0 set to a value.
+    direction: i8,
+    source: Option<String>,
 }
 
 fn join_ids(ids: &[&String]) -> String {

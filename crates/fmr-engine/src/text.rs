@@ -13,44 +13,145 @@ use regex::Regex;
 static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| {
     use SymptomKind::*;
     let table: &[(&str, SymptomKind)] = &[
-        (r"\bnan\b|\bnans\b|\binf\b|not a number|non-?finite|infinit", NonFinite),
-        (r"diverg|blows? up|blowing up|blew up|explod(es|ing)? loss|loss (explodes|exploding|shoots up|skyrockets)", Divergence),
-        (r"grad(ient)?s? (norm )?(explod|blow)|exploding grad", GradExplosion),
-        (r"vanishing grad|grad(ient)?s? (vanish|are (all )?zero|become zero)", GradVanishing),
+        (
+            r"\bnan\b|\bnans\b|\binf\b|not a number|non-?finite|infinit",
+            NonFinite,
+        ),
+        (
+            r"diverg|blows? up|blowing up|blew up|explod(es|ing)? loss|loss (explodes|exploding|shoots up|skyrockets)",
+            Divergence,
+        ),
+        (
+            r"grad(ient)?s? (norm )?(explod|blow)|exploding grad",
+            GradExplosion,
+        ),
+        (
+            r"vanishing grad|grad(ient)?s? (vanish|are (all )?zero|become zero)",
+            GradVanishing,
+        ),
         (r"\bspikes?\b|\bspiky\b|sudden jumps?", Spike),
-        (r"oscillat|fluctuat|bounces?|bouncing|zig-?zag|see-?saw", Oscillation),
-        (r"plateau|\bstuck\b|\bflat\b|not (learning|decreasing|improving|converging|changing)|doesn'?t (learn|decrease|improve|converge|change)|does not (learn|decrease|improve|converge|change)|no (progress|improvement|learning)|stall|stagnat|never learns|isn'?t learning|not learn", Plateau),
-        (r"slow(ly)? converg|converges? (very )?slow|takes forever to converge", SlowConvergence),
-        (r"chance|random guess|coin flip|accuracy (of |at |stuck at |around |~)?(0?\.5\b|50 ?%|0?\.25\b|25 ?%|0?\.1\b|10 ?%)|(50|25|10) ?% accuracy", ChanceLevel),
-        (r"overfit|val(idation)? (loss|error) (increas|ris|goes up|gets worse|starts? (increasing|rising))|generaliz(e|ation) (poorly|badly|gap)", TrainValGap),
-        (r"val(idation)? (loss|error) (is )?(lower|less|smaller|better|below) than (the )?train|val(idation)?( accuracy)? (is )?higher than (the )?train", ValBetterThanTrain),
-        (r"(eval|evaluation|inference|test|predict)\w* (mode )?(is |are |gives |accuracy )?(much )?(worse|bad|poor|garbage|drops?|wrong|different)|works in train\w* but|fine (in|during) train", EvalWorseThanTrain),
-        (r"too good|suspicious(ly)? (high|good)|(99(\.\d+)?|100) ?% (test |val\w* )?acc|perfect (test |val\w* )?(accuracy|score)", MetricTooGood),
-        (r"loss.scal\w* (drops|decreas|collaps|keeps halving|goes to|underflow)|grad(ient)? scaler|skipping step|overflow.*(skip|reduc)", LossScaleCollapse),
-        (r"loss (is |becomes |goes to |drops to |= ?|of )?(exactly )?0(\.0+)?\b|zero loss|loss (is |becomes |goes to )?zero", ZeroLoss),
-        (r"same (output|prediction|class)|constant (output|prediction)|always predicts?|predicts? (only|always) (one|the same)|outputs? (are |is )?(all )?the same", ConstantOutput),
-        (r"codebook|dead codes?|code (usage|utili[sz]ation)|codes? (are )?unused|perplexity (drops|collaps|falls)", CodebookCollapse),
-        (r"mode collapse|same (image|sample)s?|lack of diversity|low diversity|generates? (only )?(identical|the same)", ModeCollapse),
-        (r"posterior collapse|kl (term |divergence )?(goes to|is|drops to|collapses to|→) ?(0|zero)|kl vanish|ignores? (the )?latent", PosteriorCollapse),
-        (r"entropy (collaps|drops|goes to (0|zero)|falls|vanish)", EntropyCollapse),
-        (r"entropy (stays|stuck|remains|is) (near |at |close to )?(max|high|constant)|entropy (does ?n.t|not) (decrease|drop)|policy (stays|remains) (random|uniform)", EntropyStuckHigh),
-        (r"reward\w* (is |stays |remains )?(flat|plateau|not (increasing|improving)|doesn'?t (increase|improve)|stuck|constant)|(flat|no) (episode )?reward|return (is |stays )?flat", RewardPlateau),
-        (r"reward hack|exploit\w* (the )?reward|specification gaming|gam(es|ing) the reward|cheat", RewardHacking),
-        (r"\bkl\b (explod|blows? up|spikes?|grows|increas|too (large|high))", KlBlowup),
-        (r"value (function )?loss (explod|is huge|is very (large|high)|huge|blows? up)", ValueLossExplosion),
-        (r"discriminator (loss )?(goes to (0|zero)|wins|too strong|overfit|dominat)|d[_ ]loss (goes to|→) ?(0|zero)", DiscriminatorWins),
+        (
+            r"oscillat|fluctuat|bounces?|bouncing|zig-?zag|see-?saw",
+            Oscillation,
+        ),
+        (
+            r"plateau|\bstuck\b|\bflat\b|not (learning|decreasing|improving|converging|changing)|doesn'?t (learn|decrease|improve|converge|change)|does not (learn|decrease|improve|converge|change)|no (progress|improvement|learning)|stall|stagnat|never learns|isn'?t learning|not learn",
+            Plateau,
+        ),
+        (
+            r"slow(ly)? converg|converges? (very )?slow|takes forever to converge",
+            SlowConvergence,
+        ),
+        (
+            r"chance|random guess|coin flip|accuracy (of |at |stuck at |around |~)?(0?\.5\b|50 ?%|0?\.25\b|25 ?%|0?\.1\b|10 ?%)|(50|25|10) ?% accuracy",
+            ChanceLevel,
+        ),
+        (
+            r"overfit|val(idation)? (loss|error) (increas|ris|goes up|gets worse|starts? (increasing|rising))|generaliz(e|ation) (poorly|badly|gap)",
+            TrainValGap,
+        ),
+        (
+            r"val(idation)? (loss|error) (is )?(lower|less|smaller|better|below) than (the )?train|val(idation)?( accuracy)? (is )?higher than (the )?train",
+            ValBetterThanTrain,
+        ),
+        (
+            r"(eval|evaluation|inference|test|predict)\w* (mode )?(is |are |gives |accuracy )?(much )?(worse|bad|poor|garbage|drops?|wrong|different)|works in train\w* but|fine (in|during) train",
+            EvalWorseThanTrain,
+        ),
+        (
+            r"too good|suspicious(ly)? (high|good)|(99(\.\d+)?|100) ?% (test |val\w* )?acc|perfect (test |val\w* )?(accuracy|score)",
+            MetricTooGood,
+        ),
+        (
+            r"loss.scal\w* (drops|decreas|collaps|keeps halving|goes to|underflow)|grad(ient)? scaler|skipping step|overflow.*(skip|reduc)",
+            LossScaleCollapse,
+        ),
+        (
+            r"loss (is |becomes |goes to |drops to |= ?|of )?(exactly )?0(\.0+)?\b|zero loss|loss (is |becomes |goes to )?zero",
+            ZeroLoss,
+        ),
+        (
+            r"same (output|prediction|class)|constant (output|prediction)|always predicts?|predicts? (only|always) (one|the same)|outputs? (are |is )?(all )?the same",
+            ConstantOutput,
+        ),
+        (
+            r"codebook|dead codes?|code (usage|utili[sz]ation)|codes? (are )?unused|perplexity (drops|collaps|falls)",
+            CodebookCollapse,
+        ),
+        (
+            r"mode collapse|same (image|sample)s?|lack of diversity|low diversity|generates? (only )?(identical|the same)",
+            ModeCollapse,
+        ),
+        (
+            r"posterior collapse|kl (term |divergence )?(goes to|is|drops to|collapses to|→) ?(0|zero)|kl vanish|ignores? (the )?latent",
+            PosteriorCollapse,
+        ),
+        (
+            r"entropy (collaps|drops|goes to (0|zero)|falls|vanish)",
+            EntropyCollapse,
+        ),
+        (
+            r"entropy (stays|stuck|remains|is) (near |at |close to )?(max|high|constant)|entropy (does ?n.t|not) (decrease|drop)|policy (stays|remains) (random|uniform)",
+            EntropyStuckHigh,
+        ),
+        (
+            r"reward\w* (is |stays |remains )?(flat|plateau|not (increasing|improving)|doesn'?t (increase|improve)|stuck|constant)|(flat|no) (episode )?reward|return (is |stays )?flat",
+            RewardPlateau,
+        ),
+        (
+            r"reward hack|exploit\w* (the )?reward|specification gaming|gam(es|ing) the reward|cheat",
+            RewardHacking,
+        ),
+        (
+            r"\bkl\b (explod|blows? up|spikes?|grows|increas|too (large|high))",
+            KlBlowup,
+        ),
+        (
+            r"value (function )?loss (explod|is huge|is very (large|high)|huge|blows? up)",
+            ValueLossExplosion,
+        ),
+        (
+            r"discriminator (loss )?(goes to (0|zero)|wins|too strong|overfit|dominat)|d[_ ]loss (goes to|→) ?(0|zero)",
+            DiscriminatorWins,
+        ),
         (r"dead (relu|neuron|unit)|dying relu", DeadUnits),
-        (r"(training|iterations?|throughput|it/s|epoch) (is |got |gets |becomes )?(much )?slow(er|s down)?|slow(er)? (training|iterations?)|throughput (drop|decreas)", ThroughputRegression),
-        (r"memory (leak|grow|increas|keeps)|leak\w* memory", MemoryGrowth),
-        (r"out of memory|\boom\b|cuda error: out of memory", OutOfMemory),
-        (r"\bhangs?\b|\bhanging\b|freez|deadlock|stuck forever|nccl (timeout|error)|watchdog|timed? ?out", Hang),
-        (r"non-?determinis|not reproducible|different results (each|every)|irreproducib", Nondeterminism),
-        (r"never stops?|doesn'?t stop generat|repeat(s|ing)? (itself|the same)|gibberish|garbage output|degenerate|black images?|blank images?|noise images?", DegenerateOutput),
-        (r"artifacts?|aliasing|metallic|buzz|high.frequency noise|blurry|checkerboard", Artifacts),
+        (
+            r"(training|iterations?|throughput|it/s|epoch) (is |got |gets |becomes )?(much )?slow(er|s down)?|slow(er)? (training|iterations?)|throughput (drop|decreas)",
+            ThroughputRegression,
+        ),
+        (
+            r"memory (leak|grow|increas|keeps)|leak\w* memory",
+            MemoryGrowth,
+        ),
+        (
+            r"out of memory|\boom\b|cuda error: out of memory",
+            OutOfMemory,
+        ),
+        (
+            r"\bhangs?\b|\bhanging\b|freez|deadlock|stuck forever|nccl (timeout|error)|watchdog|timed? ?out",
+            Hang,
+        ),
+        (
+            r"non-?determinis|not reproducible|different results (each|every)|irreproducib",
+            Nondeterminism,
+        ),
+        (
+            r"never stops?|doesn'?t stop generat|repeat(s|ing)? (itself|the same)|gibberish|garbage output|degenerate|black images?|blank images?|noise images?",
+            DegenerateOutput,
+        ),
+        (
+            r"artifacts?|aliasing|metallic|buzz|high.frequency noise|blurry|checkerboard",
+            Artifacts,
+        ),
     ];
     table
         .iter()
-        .map(|(p, k)| (Regex::new(&format!("(?i){p}")).expect("valid symptom pattern"), *k))
+        .map(|(p, k)| {
+            (
+                Regex::new(&format!("(?i){p}")).expect("valid symptom pattern"),
+                *k,
+            )
+        })
         .collect()
 });
 
@@ -59,7 +160,9 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
     let mut out: Vec<Symptom> = Vec::new();
     let onset = onset_step(text);
     for (i, (pattern, kind)) in SYMPTOM_PATTERNS.iter().enumerate() {
-        let Some(m) = pattern.find(text) else { continue };
+        let Some(m) = pattern.find(text) else {
+            continue;
+        };
         if out.iter().any(|s| s.kind == *kind) {
             continue;
         }
@@ -76,7 +179,11 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
             role,
             window: onset.map(|s| StepWindow { start: s, end: s }),
             numbers,
-            statement: format!("the {origin_label} says \"{}\" ({})", m.as_str().trim(), kind.as_str().replace('_', " ")),
+            statement: format!(
+                "the {origin_label} says \"{}\" ({})",
+                m.as_str().trim(),
+                kind.as_str().replace('_', " ")
+            ),
             origin: Origin::UserText,
             confidence: 0.7,
         });
@@ -89,9 +196,18 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
 fn role_near(text: &str, start: usize, end: usize) -> Option<MetricRole> {
     static ROLES: LazyLock<Vec<(Regex, MetricRole)>> = LazyLock::new(|| {
         let table: &[(&str, MetricRole)] = &[
-            (r"\b(val|valid|validation|eval|test|dev)\w*[ _/-]?loss", MetricRole::ValLoss),
-            (r"\b(val|valid|validation|eval|test|dev)\w*[ _/-]?acc", MetricRole::ValAccuracy),
-            (r"value[ _-]?loss|explained[ _]variance", MetricRole::ValueLoss),
+            (
+                r"\b(val|valid|validation|eval|test|dev)\w*[ _/-]?loss",
+                MetricRole::ValLoss,
+            ),
+            (
+                r"\b(val|valid|validation|eval|test|dev)\w*[ _/-]?acc",
+                MetricRole::ValAccuracy,
+            ),
+            (
+                r"value[ _-]?loss|explained[ _]variance",
+                MetricRole::ValueLoss,
+            ),
             (r"grad(ient)?[ _-]?norm|gradients?", MetricRole::GradNorm),
             (r"loss[ _-]?scal", MetricRole::LossScale),
             (r"\bloss\b|\blosses\b", MetricRole::TrainLoss),
@@ -102,28 +218,52 @@ fn role_near(text: &str, start: usize, end: usize) -> Option<MetricRole> {
             (r"codebook|perplexity", MetricRole::CodebookUsage),
             (r"learning rate|\blr\b", MetricRole::LearningRate),
         ];
-        table.iter().map(|(p, r)| (Regex::new(&format!("(?i){p}")).expect("valid role regex"), *r)).collect()
+        table
+            .iter()
+            .map(|(p, r)| {
+                (
+                    Regex::new(&format!("(?i){p}")).expect("valid role regex"),
+                    *r,
+                )
+            })
+            .collect()
     });
-    let lo = text[..start].char_indices().rev().nth(40).map(|(i, _)| i).unwrap_or(0);
-    let hi = text[end..].char_indices().nth(25).map(|(i, _)| end + i).unwrap_or(text.len());
+    let lo = text[..start]
+        .char_indices()
+        .rev()
+        .nth(40)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let hi = text[end..]
+        .char_indices()
+        .nth(25)
+        .map(|(i, _)| end + i)
+        .unwrap_or(text.len());
     let window = &text[lo..hi];
-    ROLES.iter().find(|(r, _)| r.is_match(window)).map(|(_, role)| *role)
+    ROLES
+        .iter()
+        .find(|(r, _)| r.is_match(window))
+        .map(|(_, role)| *role)
 }
 
 static ONSET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:after|from|around|at|by|past|beyond)\s+(?:about\s+|roughly\s+|~)?(?:step\s+)?(\d+(?:[.,]\d+)?)\s*(k|m)?\s*(?:training\s+)?(steps?|iter\w*|updates?|epochs?)?")
+    Regex::new(r"(?i)(?:after|from|around|at|by|past|beyond)\s+(?:about\s+|roughly\s+|~)?(step\s+|iteration\s+|iter\s+)?(\d+(?:[.,]\d+)?)\s*(k|m)?\s*(?:training\s+)?(steps?|iter\w*|updates?|epochs?)?")
         .expect("valid onset regex")
 });
 
 /// "after 2k steps" → 2000. Epoch counts are not steps, so they are ignored.
 pub fn onset_step(text: &str) -> Option<i64> {
     for caps in ONSET.captures_iter(text) {
-        let unit = caps.get(3).map(|m| m.as_str().to_lowercase()).unwrap_or_default();
-        let suffix = caps.get(2).map(|m| m.as_str().to_lowercase());
-        if unit.starts_with("epoch") || (unit.is_empty() && suffix.is_none()) {
+        let prefixed = caps.get(1).is_some();
+        let unit = caps
+            .get(4)
+            .map(|m| m.as_str().to_lowercase())
+            .unwrap_or_default();
+        let suffix = caps.get(3).map(|m| m.as_str().to_lowercase());
+        if unit.starts_with("epoch") || (!prefixed && unit.is_empty() && suffix.is_none()) {
             continue;
         }
-        let number: f64 = caps[1].replace(',', "").parse().ok()?;
+        let number: f64 = caps[2].replace(',', "").parse().ok()?;
         let scale = match suffix.as_deref() {
             Some("k") => 1e3,
             Some("m") => 1e6,
@@ -139,22 +279,48 @@ pub fn hyperparameters_from_text(text: &str) -> BTreeMap<String, serde_json::Val
     static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         let num = r"(\d+(?:\.\d+)?(?:e-?\d+)?|\.\d+(?:e-?\d+)?)";
         let table: &[(&str, &str)] = &[
-            (r"\b(?:lr|learning[ _-]?rate)\s*(?:of|=|:|is|was|at)?\s*", "learning_rate"),
-            (r"\b(?:batch[ _-]?size|batch|bs)\s*(?:of|=|:|is)?\s*", "batch_size"),
-            (r"\bwarm-?up(?:[ _-]?steps)?\s*(?:of|=|:|is)?\s*", "warmup_steps"),
+            (
+                r"\b(?:lr|learning[ _-]?rate)\s*(?:of|=|:|is|was|at)?\s*",
+                "learning_rate",
+            ),
+            (
+                r"\b(?:batch[ _-]?size|batch|bs)\s*(?:of|=|:|is)?\s*",
+                "batch_size",
+            ),
+            (
+                r"\bwarm-?up(?:[ _-]?steps)?\s*(?:of|=|:|is)?\s*",
+                "warmup_steps",
+            ),
             (r"\bweight[ _-]?decay\s*(?:of|=|:|is)?\s*", "weight_decay"),
-            (r"\b(?:grad(?:ient)?[ _-]?clip(?:ping)?|max[ _-]?grad[ _-]?norm|clip[ _-]?norm)\s*(?:of|=|:|is|at)?\s*", "grad_clip"),
-            (r"\b(?:adam[ _-]?)?eps(?:ilon)?\s*(?:of|=|:|is)?\s*", "adam_eps"),
+            (
+                r"\b(?:grad(?:ient)?[ _-]?clip(?:ping)?|max[ _-]?grad[ _-]?norm|clip[ _-]?norm)\s*(?:of|=|:|is|at)?\s*",
+                "grad_clip",
+            ),
+            (
+                r"\b(?:adam[ _-]?)?eps(?:ilon)?\s*(?:of|=|:|is)?\s*",
+                "adam_eps",
+            ),
             (r"\bent[ _-]?coef\s*(?:of|=|:|is)?\s*", "ent_coef"),
             (r"\bclip[ _-]?range\s*(?:of|=|:|is)?\s*", "clip_range"),
             (r"\bgamma\s*(?:of|=|:|is)?\s*", "gamma"),
-            (r"\b(?:grad(?:ient)?[ _-]?accum\w*(?:[ _-]?steps)?)\s*(?:of|=|:|is)?\s*", "gradient_accumulation_steps"),
+            (
+                r"\b(?:grad(?:ient)?[ _-]?accum\w*(?:[ _-]?steps)?)\s*(?:of|=|:|is)?\s*",
+                "gradient_accumulation_steps",
+            ),
             (r"\bdropout\s*(?:of|=|:|is)?\s*", "dropout"),
-            (r"\b(?:kl[ _-]?coef|beta[ _-]?kl|kl[ _-]?weight)\s*(?:of|=|:|is)?\s*", "kl_coef"),
+            (
+                r"\b(?:kl[ _-]?coef|beta[ _-]?kl|kl[ _-]?weight)\s*(?:of|=|:|is)?\s*",
+                "kl_coef",
+            ),
         ];
         table
             .iter()
-            .map(|(p, name)| (Regex::new(&format!("(?i){p}{num}")).expect("valid hyperparameter regex"), *name))
+            .map(|(p, name)| {
+                (
+                    Regex::new(&format!("(?i){p}{num}")).expect("valid hyperparameter regex"),
+                    *name,
+                )
+            })
             .collect()
     });
     let mut out = BTreeMap::new();
@@ -162,7 +328,8 @@ pub fn hyperparameters_from_text(text: &str) -> BTreeMap<String, serde_json::Val
         if let Some(caps) = pattern.captures(text)
             && let Ok(v) = caps[1].parse::<f64>()
         {
-            out.entry(name.to_string()).or_insert_with(|| number_value(v));
+            out.entry(name.to_string())
+                .or_insert_with(|| number_value(v));
         }
     }
     out
@@ -182,7 +349,10 @@ static FRAMEWORKS: &[(&str, &str)] = &[
     (r"lightning", "lightning"),
     (r"\btrl\b", "trl"),
     (r"diffusers|dreambooth|stable diffusion", "diffusers"),
-    (r"transformers|hugging ?face|\bhf\b|\btrainer\b", "transformers"),
+    (
+        r"transformers|hugging ?face|\bhf\b|\btrainer\b",
+        "transformers",
+    ),
     (r"accelerate", "accelerate"),
     (r"stable[- ]?baselines|\bsb3\b", "stable-baselines3"),
     (r"rllib|\bray\b", "rllib"),
@@ -197,7 +367,10 @@ static MODELS: &[(&str, &str)] = &[
     (r"\bvae\b|variational auto", "vae"),
     (r"\bgan\b|gans\b|discriminator|generator", "gan"),
     (r"diffusion|dreambooth|ddpm|unet", "diffusion"),
-    (r"\bllm\b|llama|\bgpt|mistral|qwen|gemma|language model", "llm"),
+    (
+        r"\bllm\b|llama|\bgpt|mistral|qwen|gemma|language model",
+        "llm",
+    ),
     (r"\bbert\b|roberta", "bert"),
     (r"transformer|attention|\bvit\b", "transformer"),
     (r"\bppo\b", "ppo"),
@@ -210,7 +383,10 @@ static MODELS: &[(&str, &str)] = &[
 
 fn first_match(text: &str, table: &[(&str, &'static str)]) -> Option<&'static str> {
     table.iter().find_map(|(p, name)| {
-        Regex::new(&format!("(?i){p}")).ok().filter(|r| r.is_match(text)).map(|_| *name)
+        Regex::new(&format!("(?i){p}"))
+            .ok()
+            .filter(|r| r.is_match(text))
+            .map(|_| *name)
     })
 }
 
@@ -229,9 +405,19 @@ pub fn precision_from_text(text: &str) -> Option<&'static str> {
         Some("bf16")
     } else if t.contains(".half()") || t.contains("pure fp16") || t.contains("model.half") {
         Some("fp16")
-    } else if t.contains("fp16") || t.contains("float16") || t.contains("half precision") || t.contains("half-precision") {
-        if t.contains("amp") || t.contains("autocast") || t.contains("mixed") { Some("mixed_fp16") } else { Some("fp16") }
-    } else if t.contains("amp") && (t.contains("autocast") || t.contains("mixed precision")) || t.contains("mixed precision") {
+    } else if t.contains("fp16")
+        || t.contains("float16")
+        || t.contains("half precision")
+        || t.contains("half-precision")
+    {
+        if t.contains("amp") || t.contains("autocast") || t.contains("mixed") {
+            Some("mixed_fp16")
+        } else {
+            Some("fp16")
+        }
+    } else if t.contains("amp") && (t.contains("autocast") || t.contains("mixed precision"))
+        || t.contains("mixed precision")
+    {
         Some("mixed_fp16")
     } else if t.contains("fp32") || t.contains("float32") || t.contains("full precision") {
         Some("fp32")
@@ -252,9 +438,42 @@ pub fn distributed_from_text(text: &str) -> Option<String> {
 /// How a tried fix went, from the words used to report it.
 pub fn tried_outcome(text: &str) -> TriedOutcome {
     let t = text.to_lowercase();
-    let failed = ["didn't help", "did not help", "no effect", "doesn't help", "does not help", "didn't work", "did not work", "no change", "still", "same result", "no difference", "failed", "made it worse", "nothing changed", "no luck", "without success"];
-    let partial = ["partially", "a bit", "somewhat", "slightly", "delayed", "later", "less often", "reduced but"];
-    let helped = ["fixed", "solved", "helped", "works now", "resolved", "went away"];
+    let failed = [
+        "didn't help",
+        "did not help",
+        "no effect",
+        "doesn't help",
+        "does not help",
+        "didn't work",
+        "did not work",
+        "no change",
+        "still",
+        "same result",
+        "no difference",
+        "failed",
+        "made it worse",
+        "nothing changed",
+        "no luck",
+        "without success",
+    ];
+    let partial = [
+        "partially",
+        "a bit",
+        "somewhat",
+        "slightly",
+        "delayed",
+        "later",
+        "less often",
+        "reduced but",
+    ];
+    let helped = [
+        "fixed",
+        "solved",
+        "helped",
+        "works now",
+        "resolved",
+        "went away",
+    ];
     if partial.iter().any(|w| t.contains(w)) {
         TriedOutcome::Partial
     } else if failed.iter().any(|w| t.contains(w)) {
@@ -271,16 +490,27 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<SymptomKind> {
-        symptoms_from_text(text, "symptom").iter().map(|s| s.kind).collect()
+        symptoms_from_text(text, "symptom")
+            .iter()
+            .map(|s| s.kind)
+            .collect()
     }
 
     #[test]
     fn reads_kinds_from_practitioner_phrases() {
-        assert_eq!(kinds("loss becomes NaN after 2k steps with fp16"), vec![SymptomKind::NonFinite]);
+        assert_eq!(
+            kinds("loss becomes NaN after 2k steps with fp16"),
+            vec![SymptomKind::NonFinite]
+        );
         assert!(kinds("accuracy stuck at 50%").contains(&SymptomKind::ChanceLevel));
         assert!(kinds("the training hangs with an NCCL timeout").contains(&SymptomKind::Hang));
-        assert!(kinds("validation loss is lower than training loss").contains(&SymptomKind::ValBetterThanTrain));
-        assert!(kinds("the codebook collapses to a few codes").contains(&SymptomKind::CodebookCollapse));
+        assert!(
+            kinds("validation loss is lower than training loss")
+                .contains(&SymptomKind::ValBetterThanTrain)
+        );
+        assert!(
+            kinds("the codebook collapses to a few codes").contains(&SymptomKind::CodebookCollapse)
+        );
         assert!(kinds("loss goes down nicely").is_empty());
         let s = symptoms_from_text("the validation loss becomes NaN", "symptom");
         assert_eq!(s[0].role, Some(MetricRole::ValLoss));
@@ -298,15 +528,27 @@ mod tests {
         assert_eq!(hp["learning_rate"], serde_json::json!(0.0003));
         assert_eq!(hp["batch_size"], serde_json::json!(64));
         assert_eq!(precision_from_text(text), Some("fp16"));
-        assert_eq!(precision_from_text("using AMP autocast with fp16"), Some("mixed_fp16"));
+        assert_eq!(
+            precision_from_text("using AMP autocast with fp16"),
+            Some("mixed_fp16")
+        );
         assert_eq!(framework_from_text(text), Some("pytorch"));
-        assert_eq!(model_from_text("training a VQ-VAE on audio"), Some("vq-vae"));
+        assert_eq!(
+            model_from_text("training a VQ-VAE on audio"),
+            Some("vq-vae")
+        );
     }
 
     #[test]
     fn reads_tried_outcomes() {
-        assert_eq!(tried_outcome("lowered lr to 1e-4, didn't help"), TriedOutcome::Failed);
-        assert_eq!(tried_outcome("gradient clipping delayed the NaN"), TriedOutcome::Partial);
+        assert_eq!(
+            tried_outcome("lowered lr to 1e-4, didn't help"),
+            TriedOutcome::Failed
+        );
+        assert_eq!(
+            tried_outcome("gradient clipping delayed the NaN"),
+            TriedOutcome::Partial
+        );
         assert_eq!(tried_outcome("bf16 fixed it"), TriedOutcome::Helped);
         assert_eq!(tried_outcome("added warmup"), TriedOutcome::Unknown);
     }

@@ -17,7 +17,10 @@ pub struct CheckProblem {
 
 impl CheckProblem {
     pub fn new(file: &str, problem: impl Into<String>) -> Self {
-        Self { file: file.to_string(), problem: problem.into() }
+        Self {
+            file: file.to_string(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -28,7 +31,8 @@ impl std::fmt::Display for CheckProblem {
 }
 
 static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^FM\d{4}$").expect("valid regex"));
-static AUDIT_CODE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(PT|JX|PY)\d{3}$").expect("valid regex"));
+static AUDIT_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(PT|JX|PY)\d{3}$").expect("valid regex"));
 static ARXIV: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^arXiv:(\d{4}\.\d{4,5}|[a-z\-]+/\d{7})$").expect("valid regex"));
 static GITHUB: LazyLock<Regex> =
@@ -39,7 +43,10 @@ pub(crate) fn check_entries(entries: &[Entry], files: &[String]) -> Vec<CheckPro
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (entry, file) in entries.iter().zip(files) {
         if let Some(first) = seen.insert(&entry.id, file) {
-            problems.push(CheckProblem::new(file, format!("duplicate id {} (also in {first})", entry.id)));
+            problems.push(CheckProblem::new(
+                file,
+                format!("duplicate id {} (also in {first})", entry.id),
+            ));
         }
     }
     let ids: BTreeSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
@@ -71,7 +78,9 @@ fn check_entry(e: &Entry, file: &str, ids: &BTreeSet<&str>, say: &mut impl FnMut
         ("diagnostics", &e.diagnostics),
     ] {
         if list.is_empty() || list.iter().any(|s| s.trim().is_empty()) {
-            say(format!("{field} must be a non-empty list of non-empty strings"));
+            say(format!(
+                "{field} must be a non-empty list of non-empty strings"
+            ));
         }
     }
     for d in &e.domains {
@@ -104,16 +113,20 @@ fn check_entry(e: &Entry, file: &str, ids: &BTreeSet<&str>, say: &mut impl FnMut
     }
     for f in &e.fixes {
         if f.action.trim().is_empty() || f.why.trim().is_empty() || f.condition.trim().is_empty() {
-            say(format!("fix {:?} needs action, why and condition", f.action));
+            say(format!(
+                "fix {:?} needs action, why and condition",
+                f.action
+            ));
         }
         if !matches!(f.effort.as_str(), "low" | "medium" | "high") {
             say(format!("fix effort {:?} is not low|medium|high", f.effort));
         }
         match (f.param.is_some(), f.op.as_deref()) {
             (false, None) => {}
-            (true, Some("multiply" | "set")) if f.value.is_none() => {
-                say(format!("fix {:?}: op multiply/set needs a numeric value", f.action))
-            }
+            (true, Some("multiply" | "set")) if f.value.is_none() => say(format!(
+                "fix {:?}: op multiply/set needs a numeric value",
+                f.action
+            )),
             (true, Some("multiply" | "set" | "enable" | "disable")) => {}
             (true, None) => say(format!("fix {:?}: param without op", f.action)),
             (false, Some(_)) => say(format!("fix {:?}: op without param", f.action)),
@@ -122,7 +135,9 @@ fn check_entry(e: &Entry, file: &str, ids: &BTreeSet<&str>, say: &mut impl FnMut
     }
     for code in &e.audit_rules {
         if !AUDIT_CODE.is_match(code) {
-            say(format!("audit rule {code:?} is not a PTnnn/JXnnn/PYnnn code"));
+            say(format!(
+                "audit rule {code:?} is not a PTnnn/JXnnn/PYnnn code"
+            ));
         }
     }
     for id in &e.lookalikes {
@@ -146,29 +161,47 @@ fn check_entry(e: &Entry, file: &str, ids: &BTreeSet<&str>, say: &mut impl FnMut
 
 fn check_sources(e: &Entry, say: &mut impl FnMut(String)) {
     if e.sources.len() < 2 {
-        say(format!("needs at least two sources, has {}", e.sources.len()));
+        say(format!(
+            "needs at least two sources, has {}",
+            e.sources.len()
+        ));
     }
     let mut urls = BTreeSet::new();
     for s in &e.sources {
         let Some(kind) = SourceKind::parse(&s.kind) else {
-            say(format!("source {:?} has unknown kind {:?}", s.reference, s.kind));
+            say(format!(
+                "source {:?} has unknown kind {:?}",
+                s.reference, s.kind
+            ));
             continue;
         };
         if !s.url.starts_with("https://") {
-            say(format!("source {:?}: url must start with https://", s.reference));
+            say(format!(
+                "source {:?}: url must start with https://",
+                s.reference
+            ));
         }
         if !urls.insert(s.url.as_str()) {
             say(format!("source url {} is listed twice", s.url));
         }
         if s.title.trim().is_empty() || s.claim.trim().is_empty() {
-            say(format!("source {:?} needs a title and a claim", s.reference));
+            say(format!(
+                "source {:?} needs a title and a claim",
+                s.reference
+            ));
         }
         if !(1950..=2026).contains(&s.year) {
-            say(format!("source {:?}: implausible year {}", s.reference, s.year));
+            say(format!(
+                "source {:?}: implausible year {}",
+                s.reference, s.year
+            ));
         }
         if let Some(caps) = ARXIV.captures(&s.reference) {
             if !s.url.contains(&caps[1]) {
-                say(format!("source {}: url does not carry the arXiv id", s.reference));
+                say(format!(
+                    "source {}: url does not carry the arXiv id",
+                    s.reference
+                ));
             }
         } else if s.reference.starts_with("arXiv") {
             say(format!("source {:?}: malformed arXiv id", s.reference));
@@ -179,10 +212,16 @@ fn check_sources(e: &Entry, say: &mut impl FnMut(String)) {
                     let issue = format!("github.com/{}/{}/issues/{}", &caps[1], &caps[2], &caps[3]);
                     let pull = format!("github.com/{}/{}/pull/{}", &caps[1], &caps[2], &caps[3]);
                     if !s.url.contains(&issue) && !s.url.contains(&pull) {
-                        say(format!("source {}: url does not match the issue reference", s.reference));
+                        say(format!(
+                            "source {}: url does not match the issue reference",
+                            s.reference
+                        ));
                     }
                 }
-                None => say(format!("source {:?}: a github_issue ref must be owner/repo#N", s.reference)),
+                None => say(format!(
+                    "source {:?}: a github_issue ref must be owner/repo#N",
+                    s.reference
+                )),
             }
         }
     }

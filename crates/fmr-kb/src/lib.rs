@@ -48,7 +48,11 @@ pub struct KnowledgeBase {
 impl KnowledgeBase {
     /// The knowledge base compiled into this binary.
     pub fn embedded() -> Self {
-        Self::from_texts(embedded::EMBEDDED.iter().map(|(name, text)| (name.to_string(), text.to_string())))
+        Self::from_texts(
+            embedded::EMBEDDED
+                .iter()
+                .map(|(name, text)| (name.to_string(), text.to_string())),
+        )
     }
 
     /// Reads `*.toml` entries from a directory (for `fmr kb check DIR` and tests).
@@ -61,10 +65,15 @@ impl KnowledgeBase {
         let mut texts = Vec::with_capacity(files.len());
         let mut unreadable = Vec::new();
         for path in files {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             match std::fs::read_to_string(&path) {
                 Ok(text) => texts.push((name, text)),
-                Err(err) => unreadable.push(CheckProblem::new(&name, format!("cannot read: {err}"))),
+                Err(err) => {
+                    unreadable.push(CheckProblem::new(&name, format!("cannot read: {err}")))
+                }
             }
         }
         let mut kb = Self::from_texts(texts);
@@ -81,13 +90,20 @@ impl KnowledgeBase {
                 Ok(entry) => parsed.push((name, entry)),
                 Err(err) => {
                     let message = err.to_string().lines().collect::<Vec<_>>().join(" ");
-                    parse_problems.push(CheckProblem::new(&name, format!("invalid TOML entry: {message}")));
+                    parse_problems.push(CheckProblem::new(
+                        &name,
+                        format!("invalid TOML entry: {message}"),
+                    ));
                 }
             }
         }
         parsed.sort_by(|a, b| a.1.id.cmp(&b.1.id).then(a.0.cmp(&b.0)));
         let (files, entries) = parsed.into_iter().unzip();
-        Self { entries, files, parse_problems }
+        Self {
+            entries,
+            files,
+            parse_problems,
+        }
     }
 
     pub fn entries(&self) -> &[Entry] {
@@ -148,11 +164,20 @@ impl KnowledgeBase {
                 *sources.entry(s.kind.clone()).or_default() += 1;
             }
             for a in &e.analogies {
-                let pair = if e.id < a.id { (e.id.clone(), a.id.clone()) } else { (a.id.clone(), e.id.clone()) };
+                let pair = if e.id < a.id {
+                    (e.id.clone(), a.id.clone())
+                } else {
+                    (a.id.clone(), e.id.clone())
+                };
                 edges.insert(pair);
             }
         }
-        Stats { entries: self.entries.len(), domains, analogy_edges: edges.len(), sources }
+        Stats {
+            entries: self.entries.len(),
+            domains,
+            analogy_edges: edges.len(),
+            sources,
+        }
     }
 
     /// Builds the full-text index over every entry.

@@ -17,7 +17,12 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 4] = [Level::Exact, Level::Technique, Level::Phenomenon, Level::Analogy];
+    pub const ALL: [Level; 4] = [
+        Level::Exact,
+        Level::Technique,
+        Level::Phenomenon,
+        Level::Analogy,
+    ];
 
     pub fn number(self) -> u8 {
         self as u8
@@ -78,18 +83,30 @@ impl SearchIndex {
         )?;
         {
             let tx = conn.unchecked_transaction()?;
-            let mut insert = tx.prepare("INSERT INTO kb VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?;
+            let mut insert =
+                tx.prepare("INSERT INTO kb VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?;
             for e in entries {
                 let symptoms = e
                     .signatures
                     .iter()
-                    .map(|s| format!("{} {} {}", s.kind.replace('_', " "), s.metric.replace('_', " "), s.condition))
+                    .map(|s| {
+                        format!(
+                            "{} {} {}",
+                            s.kind.replace('_', " "),
+                            s.metric.replace('_', " "),
+                            s.condition
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(" . ");
                 let body = [
                     e.summary.as_str(),
                     &e.diagnostics.join(" . "),
-                    &e.fixes.iter().map(|f| format!("{} {}", f.action, f.condition)).collect::<Vec<_>>().join(" . "),
+                    &e.fixes
+                        .iter()
+                        .map(|f| format!("{} {}", f.action, f.condition))
+                        .collect::<Vec<_>>()
+                        .join(" . "),
                     &e.frameworks.join(" "),
                 ]
                 .join(" . ");
@@ -118,7 +135,11 @@ impl SearchIndex {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        let fts_query = terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" OR ");
+        let fts_query = terms
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(" OR ");
         let w = level.weights();
         let sql = format!(
             "SELECT id, -bm25(kb, {}, {}, {}, {}, {}, {}, {}, {}, {}) AS score,
@@ -136,7 +157,11 @@ impl SearchIndex {
         let mut hits = Vec::new();
         for row in rows {
             let (id, score, text) = row?;
-            let matched = terms.iter().filter(|t| text.contains(t.as_str())).cloned().collect();
+            let matched = terms
+                .iter()
+                .filter(|t| text.contains(t.as_str()))
+                .cloned()
+                .collect();
             hits.push(Hit { id, score, matched });
         }
         Ok(hits)
@@ -150,11 +175,17 @@ pub fn query_terms(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for raw in text.split(|c: char| !c.is_alphanumeric()) {
         let token = raw.to_lowercase();
-        if token.len() < 2 || token.chars().all(|c| c.is_ascii_digit()) || STOP_WORDS.contains(&token.as_str()) {
+        if token.len() < 2
+            || token.chars().all(|c| c.is_ascii_digit())
+            || STOP_WORDS.contains(&token.as_str())
+        {
             continue;
         }
         // Numbers in scientific notation split into "3e" and "4": drop the stub.
-        if token.len() <= 3 && token.ends_with('e') && token[..token.len() - 1].chars().all(|c| c.is_ascii_digit()) {
+        if token.len() <= 3
+            && token.ends_with('e')
+            && token[..token.len() - 1].chars().all(|c| c.is_ascii_digit())
+        {
             continue;
         }
         if !out.contains(&token) {
@@ -165,16 +196,18 @@ pub fn query_terms(text: &str) -> Vec<String> {
 }
 
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "around", "as", "at", "be",
-    "because", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doesn", "don", "during",
-    "each", "even", "for", "from", "get", "gets", "got", "had", "has", "have", "having", "he", "her", "here", "him",
-    "his", "how", "however", "i", "if", "in", "into", "is", "isn", "it", "its", "just", "like", "me", "more", "most",
-    "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own",
-    "same", "seems", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there",
-    "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "us", "very", "was", "we",
-    "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your", "using",
-    "use", "used", "tried", "try", "trying", "still", "my", "any", "anyone", "help", "please", "thanks", "issue",
-    "problem", "model", "training", "train", "trained", "step", "steps",
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "around", "as",
+    "at", "be", "because", "been", "before", "being", "but", "by", "can", "could", "did", "do",
+    "does", "doesn", "don", "during", "each", "even", "for", "from", "get", "gets", "got", "had",
+    "has", "have", "having", "he", "her", "here", "him", "his", "how", "however", "i", "if", "in",
+    "into", "is", "isn", "it", "its", "just", "like", "me", "more", "most", "my", "no", "nor",
+    "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own",
+    "same", "seems", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until",
+    "up", "us", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who",
+    "why", "will", "with", "would", "you", "your", "using", "use", "used", "tried", "try",
+    "trying", "still", "my", "any", "anyone", "help", "please", "thanks", "issue", "problem",
+    "model", "training", "train", "trained", "step", "steps",
 ];
 
 #[cfg(test)]

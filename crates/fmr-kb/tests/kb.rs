@@ -6,8 +6,20 @@ use fmr_kb::{KnowledgeBase, Level};
 fn shipped_knowledge_base_passes_check() {
     let kb = KnowledgeBase::embedded();
     let problems = kb.check();
-    assert!(problems.is_empty(), "kb check failed:\n{}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"));
-    assert!(kb.len() >= 15, "the starter knowledge base needs at least 15 entries, has {}", kb.len());
+    assert!(
+        problems.is_empty(),
+        "kb check failed:\n{}",
+        problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        kb.len() >= 15,
+        "the starter knowledge base needs at least 15 entries, has {}",
+        kb.len()
+    );
 }
 
 #[test]
@@ -22,9 +34,22 @@ fn check_reports_each_broken_rule_with_its_file() {
         ("FM9003-not-toml.toml".to_string(), "id = ".to_string()),
     ]);
     let problems: Vec<String> = kb.check().iter().map(|p| p.to_string()).collect();
-    assert!(problems.iter().any(|p| p.starts_with("FM9003-not-toml.toml: invalid TOML entry")), "{problems:?}");
-    assert!(problems.iter().any(|p| p == "FM9002-broken.toml: signature has unknown symptom kind \"exploding\""), "{problems:?}");
-    assert!(!problems.iter().any(|p| p.starts_with("FM9001-good.toml")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("FM9003-not-toml.toml: invalid TOML entry")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "FM9002-broken.toml: signature has unknown symptom kind \"exploding\""),
+        "{problems:?}"
+    );
+    assert!(
+        !problems.iter().any(|p| p.starts_with("FM9001-good.toml")),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -36,28 +61,52 @@ fn duplicate_ids_and_dangling_analogies_are_reported() {
         ("FM9001-again.toml".to_string(), dangling),
     ]);
     let problems: Vec<String> = kb.check().iter().map(|p| p.to_string()).collect();
-    assert!(problems.iter().any(|p| p.contains("duplicate id FM9001")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("analogy FM9999 does not resolve")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("duplicate id FM9001")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("analogy FM9999 does not resolve")),
+        "{problems:?}"
+    );
 }
 
 #[test]
 fn search_ranks_the_matching_entry_first_at_each_level() {
     let kb = KnowledgeBase::embedded();
     let index = kb.index().expect("index builds");
-    let hits = index.search("loss becomes nan with fp16 mixed precision overflow", Level::Exact, 5).unwrap();
+    let hits = index
+        .search(
+            "loss becomes nan with fp16 mixed precision overflow",
+            Level::Exact,
+            5,
+        )
+        .unwrap();
     assert!(!hits.is_empty());
     let top = kb.get(&hits[0].id).unwrap();
     assert!(
-        top.techniques.iter().chain(&top.aliases).any(|t| t.to_lowercase().contains("fp16") || t.to_lowercase().contains("precision")),
+        top.techniques
+            .iter()
+            .chain(&top.aliases)
+            .any(|t| t.to_lowercase().contains("fp16") || t.to_lowercase().contains("precision")),
         "top hit {} is not about fp16: {:?}",
         top.id,
         hits
     );
     for level in Level::ALL {
-        let hits = index.search("codebook collapse dead codes", level, 3).unwrap();
+        let hits = index
+            .search("codebook collapse dead codes", level, 3)
+            .unwrap();
         assert!(!hits.is_empty(), "no hits at level {level:?}");
     }
-    assert!(index.search("the of and", Level::Exact, 5).unwrap().is_empty());
+    assert!(
+        index
+            .search("the of and", Level::Exact, 5)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

@@ -31,33 +31,69 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding
 .h{{border-left:4px solid #4a7;padding-left:.8rem;margin:1rem 0}}.eliminated{{border-color:#a44;opacity:.7}}\
 code,pre{{background:#f4f4f4;padding:.1rem .3rem}}small{{color:#666}}</style></head><body>"
     );
-    let _ = write!(b, "<h1>fmr investigation</h1><p><small>fmr {} · schema {}</small></p>", esc(&r.tool.version), esc(&r.schema_version));
+    let _ = write!(
+        b,
+        "<h1>fmr investigation</h1><p><small>fmr {} · schema {}</small></p>",
+        esc(&r.tool.version),
+        esc(&r.schema_version)
+    );
     if !r.problems.is_empty() {
         let _ = write!(b, "<h2>Inputs that could not be read</h2><ul>");
         for p in &r.problems {
-            let _ = write!(b, "<li><code>{}</code>: {}</li>", esc(&p.path), esc(&p.problem));
+            let _ = write!(
+                b,
+                "<li><code>{}</code>: {}</li>",
+                esc(&p.path),
+                esc(&p.problem)
+            );
         }
         b.push_str("</ul>");
     }
-    b.push_str("<h2>Characterization</h2><table><tr><th>code</th><th>kind</th><th>statement</th></tr>");
+    b.push_str(
+        "<h2>Characterization</h2><table><tr><th>code</th><th>kind</th><th>statement</th></tr>",
+    );
     for s in &c.symptoms {
-        let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&s.code), s.kind.as_str(), esc(&s.statement));
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&s.code),
+            s.kind.as_str(),
+            esc(&s.statement)
+        );
     }
     b.push_str("</table><ul>");
     if let Some(o) = &c.onset {
-        let _ = write!(b, "<li><b>Onset:</b> step {} — {}</li>", o.step, esc(&o.statement));
+        let _ = write!(
+            b,
+            "<li><b>Onset:</b> step {} — {}</li>",
+            o.step,
+            esc(&o.statement)
+        );
     }
     if let Some(e) = &c.expected {
         let _ = write!(b, "<li><b>Expected:</b> {}</li>", esc(e));
     }
     for t in &c.tried {
-        let _ = write!(b, "<li><b>Tried:</b> {} ({:?})</li>", esc(&t.text), t.outcome);
+        let _ = write!(
+            b,
+            "<li><b>Tried:</b> {} ({:?})</li>",
+            esc(&t.text),
+            t.outcome
+        );
     }
-    let _ = write!(b, "<li><b>Environment:</b> {}</li></ul>", esc(&environment_line(r)));
+    let _ = write!(
+        b,
+        "<li><b>Environment:</b> {}</li></ul>",
+        esc(&environment_line(r))
+    );
 
     b.push_str("<h2>Hypotheses</h2>");
     for (i, h) in r.hypotheses.iter().enumerate() {
-        let class = if h.status == fmr_core::HypothesisStatus::Eliminated { "h eliminated" } else { "h" };
+        let class = if h.status == fmr_core::HypothesisStatus::Eliminated {
+            "h eliminated"
+        } else {
+            "h"
+        };
         let _ = write!(
             b,
             "<div class=\"{class}\"><h3>{}. {} — {}{} <small>{} · {}</small></h3><p><b>Root cause:</b> {}</p><ul>",
@@ -70,17 +106,36 @@ code,pre{{background:#f4f4f4;padding:.1rem .3rem}}small{{color:#666}}</style></h
             esc(&h.root_cause)
         );
         for e in &h.evidence {
-            let _ = write!(b, "<li>{:?} ({:+.2}): {}</li>", e.kind, e.weight, esc(&e.statement));
+            let _ = write!(
+                b,
+                "<li>{:?} ({:+.2}): {}</li>",
+                e.kind,
+                e.weight,
+                esc(&e.statement)
+            );
         }
         b.push_str("</ul><p>Sources: ");
-        let links: Vec<String> = h.sources.iter().map(|s| format!("<a href=\"{}\">{}</a>", esc(&s.url), esc(&s.title))).collect();
+        let links: Vec<String> = h
+            .sources
+            .iter()
+            .map(|s| format!("<a href=\"{}\">{}</a>", esc(&s.url), esc(&s.title)))
+            .collect();
         b.push_str(&links.join(" · "));
         b.push_str("</p></div>");
     }
     if !r.audit_findings.is_empty() {
         b.push_str("<h2>Code findings</h2><ul>");
         for f in &r.audit_findings {
-            let _ = write!(b, "<li><code>{}:{}:{}</code> <b>{}</b> {}<pre>{}</pre></li>", esc(&f.file), f.line, f.column, esc(&f.rule), esc(&f.message), esc(&f.snippet));
+            let _ = write!(
+                b,
+                "<li><code>{}:{}:{}</code> <b>{}</b> {}<pre>{}</pre></li>",
+                esc(&f.file),
+                f.line,
+                f.column,
+                esc(&f.rule),
+                esc(&f.message),
+                esc(&f.snippet)
+            );
         }
         b.push_str("</ul>");
     }
@@ -98,7 +153,12 @@ code,pre{{background:#f4f4f4;padding:.1rem .3rem}}small{{color:#666}}</style></h
             esc(&s.condition)
         );
         for src in &s.sources {
-            let _ = write!(b, "<br>Source: <a href=\"{}\">{}</a>", esc(&src.url), esc(&src.title));
+            let _ = write!(
+                b,
+                "<br>Source: <a href=\"{}\">{}</a>",
+                esc(&src.url),
+                esc(&src.title)
+            );
         }
         b.push_str("</li>");
     }

@@ -52,7 +52,8 @@ pub fn render(report: &Report, format: Format) -> String {
 
 /// One JSON object, pretty-printed, with a trailing newline.
 pub fn render_json(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -61,8 +62,18 @@ pub fn render_json(report: &Report) -> String {
 pub fn json_schema() -> serde_json::Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default();
     if let Some(obj) = schema.as_object_mut() {
-        obj.insert("$id".into(), format!("https://fmr.dev/schema/report-{}.json", fmr_core::REPORT_SCHEMA_VERSION).into());
-        obj.insert("x-schema-version".into(), fmr_core::REPORT_SCHEMA_VERSION.into());
+        obj.insert(
+            "$id".into(),
+            format!(
+                "https://fmr.dev/schema/report-{}.json",
+                fmr_core::REPORT_SCHEMA_VERSION
+            )
+            .into(),
+        );
+        obj.insert(
+            "x-schema-version".into(),
+            fmr_core::REPORT_SCHEMA_VERSION.into(),
+        );
     }
     schema
 }
@@ -90,17 +101,36 @@ pub(crate) fn status(h: &fmr_core::Hypothesis) -> &'static str {
 
 pub(crate) fn environment_line(report: &Report) -> String {
     let env = &report.characterization.environment;
-    let mut parts: Vec<String> = [&env.framework, &env.model, &env.precision, &env.distributed, &env.hardware]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
+    let mut parts: Vec<String> = [
+        &env.framework,
+        &env.model,
+        &env.precision,
+        &env.distributed,
+        &env.hardware,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
     for (k, v) in env.hyperparameters.iter().take(12) {
-        parts.push(format!("{k}={}", v.as_str().map(String::from).unwrap_or_else(|| v.to_string())));
+        parts.push(format!(
+            "{k}={}",
+            v.as_str()
+                .map(String::from)
+                .unwrap_or_else(|| v.to_string())
+        ));
     }
-    if parts.is_empty() { "unknown".to_string() } else { parts.join(" · ") }
+    if parts.is_empty() {
+        "unknown".to_string()
+    } else {
+        parts.join(" · ")
+    }
 }
 
 pub(crate) fn levels(h: &fmr_core::Hypothesis) -> String {
-    h.levels.iter().map(|l| format!("L{l}")).collect::<Vec<_>>().join(",")
+    h.levels
+        .iter()
+        .map(|l| format!("L{l}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }

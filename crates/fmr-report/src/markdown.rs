@@ -13,11 +13,27 @@ pub fn render_markdown(r: &Report) -> String {
     let mut out = String::new();
     let c = &r.characterization;
     let _ = writeln!(out, "# fmr investigation\n");
-    let _ = writeln!(out, "fmr {} · report schema {}\n", r.tool.version, r.schema_version);
+    let _ = writeln!(
+        out,
+        "fmr {} · report schema {}\n",
+        r.tool.version, r.schema_version
+    );
     if !r.inputs.is_empty() {
-        let _ = writeln!(out, "| run | path | formats | series | points | events |\n|---|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| run | path | formats | series | points | events |\n|---|---|---|---|---|---|"
+        );
         for i in &r.inputs {
-            let _ = writeln!(out, "| {} | `{}` | {} | {} | {} | {} |", cell(&i.name), i.path, i.formats.join(", "), i.series, i.points, i.events);
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} | {} |",
+                cell(&i.name),
+                i.path,
+                i.formats.join(", "),
+                i.series,
+                i.points,
+                i.events
+            );
         }
         out.push('\n');
     }
@@ -32,7 +48,13 @@ pub fn render_markdown(r: &Report) -> String {
     let _ = writeln!(out, "## Characterization\n");
     let _ = writeln!(out, "| code | kind | statement |\n|---|---|---|");
     for s in &c.symptoms {
-        let _ = writeln!(out, "| {} | {} | {} |", s.code, s.kind.as_str(), cell(&s.statement));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            s.code,
+            s.kind.as_str(),
+            cell(&s.statement)
+        );
     }
     out.push('\n');
     if let Some(o) = &c.onset {
@@ -51,12 +73,29 @@ pub fn render_markdown(r: &Report) -> String {
 
     let _ = writeln!(out, "## Hypotheses\n");
     for (i, h) in r.hypotheses.iter().enumerate() {
-        let _ = writeln!(out, "### {}. {} — {}{} ({}, {})\n", i + 1, h.id, h.title, status(h), percent(h.likelihood), levels(h));
+        let _ = writeln!(
+            out,
+            "### {}. {} — {}{} ({}, {})\n",
+            i + 1,
+            h.id,
+            h.title,
+            status(h),
+            percent(h.likelihood),
+            levels(h)
+        );
         let _ = writeln!(out, "**Root cause:** {}\n", h.root_cause);
         for e in &h.evidence {
             let _ = writeln!(out, "- {:?} ({:+.2}): {}", e.kind, e.weight, e.statement);
         }
-        let _ = writeln!(out, "\nScore: {}\n", h.score.iter().map(|t| format!("{} {:+.2}", t.factor, t.value)).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "\nScore: {}\n",
+            h.score
+                .iter()
+                .map(|t| format!("{} {:+.2}", t.factor, t.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         for d in &h.distinguish {
             let _ = writeln!(out, "*Tell apart:* {d}\n");
         }
@@ -64,7 +103,15 @@ pub fn render_markdown(r: &Report) -> String {
             let _ = writeln!(out, "Fixes: {}\n", h.fixes.join("; "));
         }
         for s in &h.sources {
-            let _ = writeln!(out, "- [{}]({}) ({}, {}) — {}", s.title, s.url, s.id, s.year.map(|y| y.to_string()).unwrap_or_default(), s.claim);
+            let _ = writeln!(
+                out,
+                "- [{}]({}) ({}, {}) — {}",
+                s.title,
+                s.url,
+                s.id,
+                s.year.map(|y| y.to_string()).unwrap_or_default(),
+                s.claim
+            );
         }
         out.push('\n');
     }
@@ -72,17 +119,40 @@ pub fn render_markdown(r: &Report) -> String {
     if !r.audit_findings.is_empty() || !r.delegations.is_empty() {
         let _ = writeln!(out, "## Code audit\n");
         for d in &r.delegations {
-            let _ = writeln!(out, "- **{}** for {} at {}: {} → {} finding(s)", d.auditor, d.hypothesis, d.location.as_deref().unwrap_or("(no location)"), d.look_for, d.findings);
+            let _ = writeln!(
+                out,
+                "- **{}** for {} at {}: {} → {} finding(s)",
+                d.auditor,
+                d.hypothesis,
+                d.location.as_deref().unwrap_or("(no location)"),
+                d.look_for,
+                d.findings
+            );
         }
         for f in &r.audit_findings {
-            let _ = writeln!(out, "\n`{}:{}:{}` **{}** {}\n\n```python\n{}\n```", f.file, f.line, f.column, f.rule, f.message, f.snippet);
+            let _ = writeln!(
+                out,
+                "\n`{}:{}:{}` **{}** {}\n\n```python\n{}\n```",
+                f.file, f.line, f.column, f.rule, f.message, f.snippet
+            );
         }
         out.push('\n');
     }
 
     let _ = writeln!(out, "## Next steps\n");
     for (i, s) in r.next_steps.iter().enumerate() {
-        let _ = writeln!(out, "{}. **{}**  \n   {} · fix likelihood {} · diagnostic value {:.1} · {}  \n   *Why:* {}  \n   *Check first:* {}", i + 1, s.action, effort(s.effort), percent(s.likelihood), s.diagnostic_value, s.hypothesis, s.why, s.condition);
+        let _ = writeln!(
+            out,
+            "{}. **{}**  \n   {} · fix likelihood {} · diagnostic value {:.1} · {}  \n   *Why:* {}  \n   *Check first:* {}",
+            i + 1,
+            s.action,
+            effort(s.effort),
+            percent(s.likelihood),
+            s.diagnostic_value,
+            s.hypothesis,
+            s.why,
+            s.condition
+        );
         for src in &s.sources {
             let _ = writeln!(out, "   *Source:* [{}]({})", src.title, src.url);
         }
@@ -106,13 +176,24 @@ pub fn render_markdown(r: &Report) -> String {
     if !r.findings.is_empty() {
         let _ = writeln!(out, "## What the sources say\n");
         for f in &r.findings {
-            let _ = writeln!(out, "- **{}** [{}]({}): {} *Applies:* {}", f.hypothesis, f.source.title, f.source.url, f.problem, f.applicability);
+            let _ = writeln!(
+                out,
+                "- **{}** [{}]({}): {} *Applies:* {}",
+                f.hypothesis, f.source.title, f.source.url, f.problem, f.applicability
+            );
         }
         out.push('\n');
     }
     let _ = writeln!(out, "## Search\n");
     for q in &r.queries {
-        let _ = writeln!(out, "- L{} `{}` — {} → {}", q.level, q.text, q.rationale, q.hits.join(", "));
+        let _ = writeln!(
+            out,
+            "- L{} `{}` — {} → {}",
+            q.level,
+            q.text,
+            q.rationale,
+            q.hits.join(", ")
+        );
     }
     if !c.gaps.is_empty() {
         let _ = writeln!(out, "\n## Open questions\n");

@@ -15,7 +15,11 @@ pub fn render_text(r: &Report) -> String {
         r.inputs.len(),
         r.inputs.iter().map(|i| i.series).sum::<usize>(),
         points,
-        if r.problems.is_empty() { String::new() } else { format!(", {} input problem(s)", r.problems.len()) }
+        if r.problems.is_empty() {
+            String::new()
+        } else {
+            format!(", {} input problem(s)", r.problems.len())
+        }
     );
     for p in &r.problems {
         let _ = writeln!(out, "  ! {p}");
@@ -41,12 +45,29 @@ pub fn render_text(r: &Report) -> String {
 
     let _ = writeln!(out, "\nHYPOTHESES");
     if r.hypotheses.is_empty() {
-        let _ = writeln!(out, "  no failure mode in the knowledge base matches; see the gaps below");
+        let _ = writeln!(
+            out,
+            "  no failure mode in the knowledge base matches; see the gaps below"
+        );
     }
     for (i, h) in r.hypotheses.iter().enumerate() {
-        let _ = writeln!(out, "  {}. {:>4}  {} {}{}  [{}]", i + 1, percent(h.likelihood), h.id, h.title, status(h), levels(h));
+        let _ = writeln!(
+            out,
+            "  {}. {:>4}  {} {}{}  [{}]",
+            i + 1,
+            percent(h.likelihood),
+            h.id,
+            h.title,
+            status(h),
+            levels(h)
+        );
         let _ = writeln!(out, "        cause: {}", h.root_cause);
-        for e in h.evidence.iter().filter(|e| e.kind != fmr_core::EvidenceKind::BaseRate).take(3) {
+        for e in h
+            .evidence
+            .iter()
+            .filter(|e| e.kind != fmr_core::EvidenceKind::BaseRate)
+            .take(3)
+        {
             let sign = if e.weight >= 0.0 { "+" } else { "-" };
             let _ = writeln!(out, "        {sign} {}", e.statement);
         }
@@ -58,7 +79,11 @@ pub fn render_text(r: &Report) -> String {
     if !r.audit_findings.is_empty() {
         let _ = writeln!(out, "\nCODE FINDINGS");
         for f in &r.audit_findings {
-            let _ = writeln!(out, "  {}:{}:{}: {} {}", f.file, f.line, f.column, f.rule, f.message);
+            let _ = writeln!(
+                out,
+                "  {}:{}:{}: {} {}",
+                f.file, f.line, f.column, f.rule, f.message
+            );
             let _ = writeln!(out, "      | {}", f.snippet);
         }
     }
