@@ -583,14 +583,17 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
         PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?,
         PlainFormat::Text => {
             let mut out = format!(
-                "{} cases: top-1 {}/{} ({:.1}%), top-3 {}/{} ({:.1}%)\n",
+                "{} cases: top-1 {}/{} ({:.1}%), top-3 {}/{} ({:.1}%); knowledge-base retrieval from the symptom text alone, top-3: {}/{} ({:.1}%)\n",
                 summary.cases,
                 summary.top1,
                 summary.cases,
                 summary.top1_rate * 100.0,
                 summary.top3,
                 summary.cases,
-                summary.top3_rate * 100.0
+                summary.top3_rate * 100.0,
+                summary.retrieval_top3,
+                summary.cases,
+                summary.retrieval_top3_rate * 100.0
             );
             for r in summary.results.iter().filter(|r| r.rank != Some(1)) {
                 let rank = r

@@ -33,6 +33,10 @@ pub struct EvalSummary {
     pub top3: usize,
     pub top1_rate: f64,
     pub top3_rate: f64,
+    /// Cases whose accepted cause is among the top-3 knowledge-base search hits
+    /// for the symptom text alone (no ranking, no environment): retrieval quality.
+    pub retrieval_top3: usize,
+    pub retrieval_top3_rate: f64,
     pub results: Vec<CaseResult>,
     /// Lines of the cases file that could not be used.
     pub problems: Vec<String>,
@@ -45,6 +49,8 @@ pub struct CaseResult {
     pub rank: Option<usize>,
     pub top_hypotheses: Vec<String>,
     pub accept: String,
+    /// Whether the symptom text alone retrieves the accepted cause in the top 3.
+    pub retrieved: bool,
 }
 
 /// Parses a JSON-lines cases file; bad lines are reported, not fatal.
@@ -122,9 +128,17 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], problems: Vec<String>) -> E
         };
         let report = engine.investigate(&case_inputs(case));
         let rank = first_hit(&report, &accept, 3);
+        let retrieved = engine
+            .index
+            .search(&case.symptom, fmr_kb::Level::Exact, 3)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|hit| engine.kb.get(&hit.id))
+            .any(|e| entry_matches(e, &accept));
         results.push(CaseResult {
             id: case.id.clone(),
             rank,
+            retrieved,
             top_hypotheses: report
                 .hypotheses
                 .iter()
@@ -144,12 +158,15 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], problems: Vec<String>) -> E
             (x as f64 / n as f64 * 1000.0).round() / 1000.0
         }
     };
+    let retrieval_top3 = results.iter().filter(|r| r.retrieved).count();
     EvalSummary {
         cases: n,
         top1,
         top3,
         top1_rate: rate(top1),
         top3_rate: rate(top3),
+        retrieval_top3,
+        retrieval_top3_rate: rate(retrieval_top3),
         results,
         problems,
     }
@@ -175,4 +192,10 @@ pub fn first_hit(report: &fmr_core::Report, accept: &Regex, max_k: usize) -> Opt
             .take(k)
             .any(|s| accept.is_match(&s.action))
     })
+}
+
+fn entry_matches(e: &fmr_kb::Entry, accept: &Regex) -> bool {
+    accept.is_match(&e.title)
+        || e.causes.iter().any(|c| accept.is_match(c))
+        || e.fixes.iter().any(|f| accept.is_match(&f.action))
 }

@@ -17,7 +17,7 @@ use crate::search::EntryHits;
 /// Weights of the score terms. Signatures and code are the strongest evidence;
 /// words alone are weaker; the base rate is a prior.
 const W_SIGNATURE: f64 = 2.5;
-const W_TEXT: f64 = 2.0;
+const W_TEXT: f64 = 4.0;
 const W_ENVIRONMENT: f64 = 0.8;
 const W_CODE: f64 = 2.5;
 const W_TRIED_FAILED: f64 = -1.2;

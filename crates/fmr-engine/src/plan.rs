@@ -256,7 +256,7 @@ pub fn fmt_number(x: f64) -> String {
         return x.to_string();
     }
     let a = x.abs();
-    if !(1e-3..1e5).contains(&a) {
+    if !(1e-2..1e5).contains(&a) {
         let s = format!("{:e}", round_sig(x));
         return s;
     }
@@ -322,6 +322,7 @@ mod tests {
         assert_eq!(fmt_number(round_sig(0.0003 * 0.3)), "9e-5");
         assert_eq!(fmt_number(64.0), "64");
         assert_eq!(fmt_number(0.25), "0.25");
+        assert_eq!(fmt_number(0.001), "1e-3");
         assert_eq!(fmt_number(1.0), "1");
     }
 

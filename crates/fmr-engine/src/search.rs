@@ -49,38 +49,6 @@ pub fn search(
 ) -> (Vec<Query>, BTreeMap<String, EntryHits>) {
     let mut queries = Vec::new();
     let mut hits: BTreeMap<String, EntryHits> = BTreeMap::new();
-    let mut run_query =
-        |level: Level, text: String, rationale: String, hits: &mut BTreeMap<String, EntryHits>| {
-            if text.trim().is_empty() {
-                return;
-            }
-            let found = index
-                .search(&text, level, HITS_PER_QUERY)
-                .unwrap_or_default();
-            let top = found
-                .first()
-                .map(|h| h.score)
-                .unwrap_or(1.0)
-                .max(f64::EPSILON);
-            for h in &found {
-                let e = hits.entry(h.id.clone()).or_default();
-                let norm = (h.score / top).clamp(0.0, 1.0);
-                let slot = e.by_level.entry(level.number()).or_insert(0.0);
-                *slot = slot.max(norm);
-                for m in &h.matched {
-                    if !e.matched.contains(m) {
-                        e.matched.push(m.clone());
-                    }
-                }
-            }
-            queries.push(Query {
-                level: level.number(),
-                text,
-                rationale,
-                hits: found.into_iter().map(|h| h.id).collect(),
-            });
-        };
-
     let kinds = symptom_kinds(c);
     let kind_words = kinds
         .iter()
@@ -97,6 +65,8 @@ pub fn search(
     // L1 exact: the user's words, the symptoms, framework and model.
     let l1 = [symptom_text.unwrap_or(""), &kind_words, &context].join(" ");
     run_query(
+        index,
+        &mut queries,
         Level::Exact,
         squash(&l1),
         "the symptom as described and measured, with framework and model".into(),
@@ -108,6 +78,8 @@ pub fn search(
     if !techniques.is_empty() {
         let l2 = format!("{techniques} {kind_words}");
         run_query(
+            index,
+            &mut queries,
             Level::Technique,
             squash(&l2),
             format!("the techniques in use ({techniques}) with the failure"),
@@ -123,6 +95,8 @@ pub fn search(
         .join(" ");
     if !phenomena.trim().is_empty() {
         run_query(
+            index,
+            &mut queries,
             Level::Phenomenon,
             squash(&phenomena),
             "the underlying phenomena of the symptoms".into(),
@@ -148,6 +122,8 @@ pub fn search(
             walked.push(other.id.clone());
             let text = format!("{} {}", other.title, other.phenomena.join(" "));
             run_query(
+                index,
+                &mut queries,
                 Level::Analogy,
                 squash(&text),
                 format!(
@@ -166,6 +142,45 @@ pub fn search(
         }
     }
     (queries, hits)
+}
+
+/// Runs one query and folds its normalised scores into `hits`.
+fn run_query(
+    index: &SearchIndex,
+    queries: &mut Vec<Query>,
+    level: Level,
+    text: String,
+    rationale: String,
+    hits: &mut BTreeMap<String, EntryHits>,
+) {
+    if text.trim().is_empty() {
+        return;
+    }
+    let found = index
+        .search(&text, level, HITS_PER_QUERY)
+        .unwrap_or_default();
+    let top = found
+        .first()
+        .map(|h| h.score)
+        .unwrap_or(1.0)
+        .max(f64::EPSILON);
+    for h in &found {
+        let e = hits.entry(h.id.clone()).or_default();
+        let norm = (h.score / top).clamp(0.0, 1.0);
+        let slot = e.by_level.entry(level.number()).or_insert(0.0);
+        *slot = slot.max(norm);
+        for m in &h.matched {
+            if !e.matched.contains(m) {
+                e.matched.push(m.clone());
+            }
+        }
+    }
+    queries.push(Query {
+        level: level.number(),
+        text,
+        rationale,
+        hits: found.into_iter().map(|h| h.id).collect(),
+    });
 }
 
 fn symptom_kinds(c: &Characterization) -> Vec<SymptomKind> {
