@@ -185,7 +185,7 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
                 kind.as_str().replace('_', " ")
             ),
             origin: Origin::UserText,
-            confidence: 0.5,
+            confidence: 0.3,
         });
     }
     out
