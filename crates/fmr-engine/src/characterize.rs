@@ -152,6 +152,18 @@ fn environment(inputs: &Inputs, runs: &[Run]) -> Environment {
     if env.distributed.is_none() {
         env.distributed = text::distributed_from_text(&words);
     }
+    if env.framework.is_none() {
+        let mut imported: Vec<&str> = inputs
+            .code
+            .as_deref()
+            .map(crate::code_context::frameworks_in_code)
+            .unwrap_or_default();
+        for (_, text) in &inputs.code_snippets {
+            imported.extend(crate::code_context::frameworks_in_source(text));
+        }
+        // The most specific framework names the stack (transformers over pytorch).
+        env.framework = imported.first().map(|f| f.to_string());
+    }
     for (key, value) in &inputs.env {
         absorb(&mut env, key, &parse_value(value));
     }

@@ -8,6 +8,7 @@
 //! report shows why each conclusion was drawn.
 
 pub mod characterize;
+pub mod code_context;
 pub mod delegate;
 pub mod eval;
 pub mod hypothesize;

@@ -218,10 +218,8 @@ fn render_why(fix: &Fix, h: &Hypothesis) -> String {
         })
         .max_by(|a, b| a.weight.total_cmp(&b.weight))
         .map(|e| {
-            format!(
-                "; here: {}",
-                e.statement.split(" — ").next().unwrap_or(&e.statement)
-            )
+            let statement = e.statement.split(" — ").next().unwrap_or(&e.statement);
+            format!("; here: {}", clip(statement, 140))
         })
         .unwrap_or_default();
     format!(
@@ -230,6 +228,16 @@ fn render_why(fix: &Fix, h: &Hypothesis) -> String {
         h.title.to_lowercase(),
         evidence
     )
+}
+
+/// At most `max` characters, cut at a word boundary, with an ellipsis.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let end = cut.rfind(' ').unwrap_or(cut.len());
+    format!("{}…", &cut[..end])
 }
 
 fn json_number(v: &serde_json::Value) -> Option<f64> {
