@@ -11,23 +11,77 @@ use crate::output::print;
 /// fmr — the Failure Mode Researcher: reads your training logs, config, code and a
 /// sentence about the symptom, and answers with ranked, sourced hypotheses and a plan.
 #[derive(Debug, Parser)]
-#[command(name = "fmr", version, about, propagate_version = true)]
+#[command(name = "fmr", version, about, propagate_version = true, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print only results and errors (no notes on stderr).
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print every hypothesis and step in full, with the reasoning.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    /// Colour in terminal output: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+}
+
+const EXAMPLES: &str = "Examples:
+  fmr investigate runs/exp42 --code src/ --symptom \"loss becomes NaN after 2k steps with fp16\"
+  fmr investigate --symptom \"PPO entropy collapses, reward flat\" --env ent_coef=0.0 --format md
+  fmr metrics runs/exp42 --format csv
+  fmr audit src/ --rule PT001
+  fmr search \"codebook collapse\" --level 4
+  fmr kb show FM0034
+  fmr eval cases.jsonl";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Settings every verb shares.
+#[derive(Debug, Clone, Copy)]
+struct Global {
+    quiet: bool,
+    verbose: bool,
+    color: bool,
+}
+
+impl Global {
+    fn note(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("fmr: {text}");
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the whole investigation: ingest, characterize, search, hypothesize, audit, plan.
+    #[command(after_help = "Examples:
+  fmr investigate runs/exp42 --code src/ --symptom \"loss becomes NaN after 2k steps with fp16, lr 3e-4\"
+  fmr investigate logs/metrics.csv --tried \"lowered lr to 1e-4, didn't help\" --env precision=bf16
+  fmr investigate --symptom \"val accuracy 99% on day one\" --format html --out report/")]
     Investigate(InvestigateArgs),
     /// Characterize only: symptoms with numbers, onset, environment, open questions (JSON).
     Characterize(InvestigateArgs),
     /// Ingest logs and print the metric series.
+    #[command(
+        after_help = "Examples:\n  fmr metrics runs/exp42\n  fmr metrics trainer_state.json --format csv > series.csv"
+    )]
     Metrics(MetricsArgs),
     /// Search the knowledge base.
+    #[command(
+        after_help = "Examples:\n  fmr search \"loss nan fp16\"\n  fmr search \"dead units\" --level 4 --format json"
+    )]
     Search(SearchArgs),
     /// Run the code auditors over a Python file or project.
+    #[command(
+        after_help = "Examples:\n  fmr audit train.py\n  fmr audit src/ --auditor jax_logic_auditor --format json"
+    )]
     Audit(AuditArgs),
     /// Inspect and validate the knowledge base.
     Kb {
@@ -38,11 +92,17 @@ enum Command {
     Eval(EvalArgs),
     /// Print the JSON Schema of the report.
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Example:\n  fmr completions bash > ~/.local/share/bash-completion/completions/fmr"
+    )]
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Args)]
 struct EvalArgs {
-    /// A JSON-lines file of cases (symptom, expected, tried, environment, code_snippet, accept).
+    /// A JSON-lines file of cases (symptom, expected, tried, environment, code_snippet, accept),
+    /// or a directory of benchmark scenarios (each folder: logs/, code, symptom.txt, truth.toml).
     cases: PathBuf,
     #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
     format: PlainFormat,
@@ -172,14 +232,35 @@ enum KbCommand {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    use std::io::IsTerminal;
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
+    let g = Global {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        color,
+    };
     match cli.command {
-        Command::Investigate(args) => investigate(args, false),
-        Command::Characterize(args) => investigate(args, true),
+        Command::Investigate(args) => investigate(args, false, g),
+        Command::Characterize(args) => investigate(args, true, g),
         Command::Metrics(args) => metrics(args),
         Command::Search(args) => search(args),
         Command::Audit(args) => audit(args),
         Command::Kb { command } => kb(command),
-        Command::Eval(args) => eval(args),
+        Command::Eval(args) => eval(args, g),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "fmr", &mut buf);
+            print(&String::from_utf8_lossy(&buf))?;
+            Ok(0)
+        }
         Command::Schema => {
             print(&format!(
                 "{}\n",
@@ -190,7 +271,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn investigate(args: InvestigateArgs, characterize_only: bool) -> anyhow::Result<u8> {
+fn investigate(args: InvestigateArgs, characterize_only: bool, g: Global) -> anyhow::Result<u8> {
     if args.paths.is_empty() && args.code.is_none() && args.symptom.is_none() {
         eprintln!(
             "fmr: nothing to investigate: give log paths, --code DIR or --symptom TEXT (see fmr investigate --help)"
@@ -225,7 +306,16 @@ fn investigate(args: InvestigateArgs, characterize_only: bool) -> anyhow::Result
         ))?;
     } else {
         let format = args.format.format();
-        let rendered = fmr_report::render(&report, format);
+        let rendered = match format {
+            Format::Text => fmr_report::render_text_styled(
+                &report,
+                fmr_report::TextStyle {
+                    color: g.color,
+                    detailed: g.verbose,
+                },
+            ),
+            other => fmr_report::render(&report, other),
+        };
         if let Some(dir) = &args.out {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create output directory {}", dir.display()))?;
@@ -235,7 +325,7 @@ fn investigate(args: InvestigateArgs, characterize_only: bool) -> anyhow::Result
             let json = dir.join("report.json");
             std::fs::write(&json, fmr_report::render_json(&report))
                 .with_context(|| format!("cannot write {}", json.display()))?;
-            eprintln!("fmr: wrote {} and {}", main.display(), json.display());
+            g.note(&format!("wrote {} and {}", main.display(), json.display()));
         }
         print(&rendered)?;
     }
@@ -551,31 +641,73 @@ fn show_entry(e: &fmr_kb::Entry, kb: &KnowledgeBase) -> String {
     out
 }
 
-fn eval(args: EvalArgs) -> anyhow::Result<u8> {
-    let text = match std::fs::read(&args.cases) {
+fn eval(args: EvalArgs, g: Global) -> anyhow::Result<u8> {
+    let (cases, problems) = if args.cases.is_dir() {
+        fmr_engine::eval::load_scenarios(&args.cases)
+    } else {
+        match read_cases(&args.cases) {
+            Some(parsed) => parsed,
+            None => return Ok(2),
+        }
+    };
+    eval_cases(&args, g, cases, problems)
+}
+
+fn read_cases(path: &std::path::Path) -> Option<(Vec<fmr_engine::eval::EvalCase>, Vec<String>)> {
+    let text = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!(
                     "fmr: {}: not valid UTF-8 at byte {}",
-                    args.cases.display(),
+                    path.display(),
                     e.utf8_error().valid_up_to()
                 );
-                return Ok(2);
+                return None;
             }
         },
         Err(e) => {
-            eprintln!("fmr: {}: {e}", args.cases.display());
-            return Ok(2);
+            eprintln!("fmr: {}: {e}", path.display());
+            return None;
         }
     };
-    let (cases, problems) = fmr_engine::eval::parse_cases(&text);
+    Some(fmr_engine::eval::parse_cases(&text))
+}
+
+fn eval_cases(
+    args: &EvalArgs,
+    g: Global,
+    cases: Vec<fmr_engine::eval::EvalCase>,
+    problems: Vec<String>,
+) -> anyhow::Result<u8> {
     if cases.is_empty() {
+        for p in &problems {
+            eprintln!("fmr: {p}");
+        }
         eprintln!("fmr: {}: no usable cases", args.cases.display());
         return Ok(2);
     }
     let engine = Engine::new().map_err(anyhow::Error::msg)?;
-    let summary = fmr_engine::eval::evaluate(&engine, &cases, problems);
+    let progress = if !g.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(cases.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} cases {wide_bar} {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let summary = fmr_engine::eval::evaluate_with(&engine, &cases, problems, |_| {
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
     for p in &summary.problems {
         eprintln!("fmr: {}: {p}", args.cases.display());
     }
@@ -595,6 +727,12 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
                 summary.cases,
                 summary.retrieval_top3_rate * 100.0
             );
+            if summary.located > 0 {
+                out.push_str(&format!(
+                    "auditor points at the bug line (±1) in {}/{} cases with a known location\n",
+                    summary.line_hits, summary.located
+                ));
+            }
             for r in summary.results.iter().filter(|r| r.rank != Some(1)) {
                 let rank = r
                     .rank

@@ -24,6 +24,14 @@ pub struct EvalCase {
     #[serde(default)]
     pub code_snippet: String,
     pub accept: String,
+    /// Log paths and code of a scenario folder (not part of the JSON-lines format).
+    #[serde(skip)]
+    pub paths: Vec<std::path::PathBuf>,
+    #[serde(skip)]
+    pub code: Option<std::path::PathBuf>,
+    /// Where the bug lives (file relative to `code`, 1-based line), when known.
+    #[serde(skip)]
+    pub bug: Option<(String, usize)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +45,9 @@ pub struct EvalSummary {
     /// for the symptom text alone (no ranking, no environment): retrieval quality.
     pub retrieval_top3: usize,
     pub retrieval_top3_rate: f64,
+    /// Cases with a known bug line, and how many of them an audit finding hit.
+    pub located: usize,
+    pub line_hits: usize,
     pub results: Vec<CaseResult>,
     /// Lines of the cases file that could not be used.
     pub problems: Vec<String>,
@@ -51,6 +62,8 @@ pub struct CaseResult {
     pub accept: String,
     /// Whether the symptom text alone retrieves the accepted cause in the top 3.
     pub retrieved: bool,
+    /// For cases with a known bug location: whether an audit finding points at it (±1 line).
+    pub line_hit: Option<bool>,
 }
 
 /// Parses a JSON-lines cases file; bad lines are reported, not fatal.
@@ -88,6 +101,8 @@ pub fn case_inputs(case: &EvalCase) -> Inputs {
         }
     }
     Inputs {
+        paths: case.paths.clone(),
+        code: case.code.clone(),
         symptom: Some(case.symptom.clone()),
         expected: (!case.expected.is_empty()).then(|| case.expected.clone()),
         tried: if case.tried.trim().is_empty() {
@@ -113,6 +128,16 @@ fn scalar(v: &serde_json::Value) -> String {
 }
 
 pub fn evaluate(engine: &Engine, cases: &[EvalCase], problems: Vec<String>) -> EvalSummary {
+    evaluate_with(engine, cases, problems, |_| {})
+}
+
+/// [`evaluate`], calling `on_case` after each case (for progress bars).
+pub fn evaluate_with(
+    engine: &Engine,
+    cases: &[EvalCase],
+    problems: Vec<String>,
+    mut on_case: impl FnMut(&CaseResult),
+) -> EvalSummary {
     let mut results = Vec::new();
     let mut problems = problems;
     for case in cases {
@@ -135,10 +160,17 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], problems: Vec<String>) -> E
             .iter()
             .filter_map(|hit| engine.kb.get(&hit.id))
             .any(|e| entry_matches(e, &accept));
+        let line_hit = case.bug.as_ref().map(|(file, line)| {
+            report.audit_findings.iter().any(|f| {
+                (f.file == *file || f.file.ends_with(&format!("/{file}")))
+                    && f.line.abs_diff(*line) <= 1
+            })
+        });
         results.push(CaseResult {
             id: case.id.clone(),
             rank,
             retrieved,
+            line_hit,
             top_hypotheses: report
                 .hypotheses
                 .iter()
@@ -147,6 +179,9 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], problems: Vec<String>) -> E
                 .collect(),
             accept: case.accept.clone(),
         });
+        if let Some(last) = results.last() {
+            on_case(last);
+        }
     }
     let n = results.len();
     let top1 = results.iter().filter(|r| r.rank == Some(1)).count();
@@ -167,6 +202,8 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], problems: Vec<String>) -> E
         top3_rate: rate(top3),
         retrieval_top3,
         retrieval_top3_rate: rate(retrieval_top3),
+        located: results.iter().filter(|r| r.line_hit.is_some()).count(),
+        line_hits: results.iter().filter(|r| r.line_hit == Some(true)).count(),
         results,
         problems,
     }
@@ -198,4 +235,71 @@ fn entry_matches(e: &fmr_kb::Entry, accept: &Regex) -> bool {
     accept.is_match(&e.title)
         || e.causes.iter().any(|c| accept.is_match(c))
         || e.fixes.iter().any(|f| accept.is_match(&f.action))
+}
+
+/// The `truth.toml` of a benchmark scenario (bench/scenarios/<id>/).
+#[derive(Debug, Deserialize)]
+struct Truth {
+    accept: String,
+    #[serde(default)]
+    bug_file: Option<String>,
+    #[serde(default)]
+    bug_line: Option<usize>,
+}
+
+/// Reads every scenario folder under `dir`: `truth.toml`, `symptom.txt`, `logs/`,
+/// and the folder itself as the code. Folders that cannot be used are reported.
+pub fn load_scenarios(dir: &std::path::Path) -> (Vec<EvalCase>, Vec<String>) {
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    let mut folders: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect(),
+        Err(e) => return (cases, vec![format!("{}: {e}", dir.display())]),
+    };
+    folders.sort();
+    for folder in folders {
+        let name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let truth_path = folder.join("truth.toml");
+        let truth: Truth = match std::fs::read_to_string(&truth_path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| toml::from_str(&t).map_err(|e| e.to_string()))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(format!("{}: {e}", truth_path.display()));
+                continue;
+            }
+        };
+        let symptom = match std::fs::read_to_string(folder.join("symptom.txt")) {
+            Ok(s) => s.trim().to_string(),
+            Err(e) => {
+                problems.push(format!("{}: {e}", folder.join("symptom.txt").display()));
+                continue;
+            }
+        };
+        let logs = folder.join("logs");
+        cases.push(EvalCase {
+            id: name,
+            symptom,
+            expected: String::new(),
+            tried: String::new(),
+            environment: serde_json::Value::Null,
+            code_snippet: String::new(),
+            accept: truth.accept,
+            paths: if logs.is_dir() {
+                vec![logs]
+            } else {
+                Vec::new()
+            },
+            code: Some(folder.clone()),
+            bug: truth.bug_file.zip(truth.bug_line),
+        });
+    }
+    (cases, problems)
 }

@@ -57,12 +57,20 @@ pub fn plan(
                 continue;
             }
             let decay = if i == 0 { 1.0 } else { 0.6 };
+            // A hyperparameter change that several hypotheses prescribe in the same
+            // direction fixes any of them: its likelihood is their sum.
+            let likelihood = match direction(fix) {
+                Some(dir) => {
+                    param_support(fix.param.as_deref().unwrap_or_default(), dir, &active, kb)
+                }
+                None => h.likelihood * decay,
+            };
             steps.push(Step {
                 action: render_action(fix, c),
                 why: render_why(fix, h),
                 condition: fix.condition.clone(),
                 sources: practical_first(&h.sources, 2),
-                likelihood: round3(h.likelihood * decay),
+                likelihood: round3(likelihood.min(0.95)),
                 effort: fix.effort(),
                 diagnostic_value: if specific.contains(&fix.action) {
                     0.6
@@ -108,6 +116,34 @@ pub fn plan(
     dedupe(&mut steps);
     steps.truncate(MAX_STEPS);
     steps
+}
+
+/// +1 raise, -1 lower, 0 set/toggle; None when the fix changes no hyperparameter.
+fn direction(fix: &Fix) -> Option<i8> {
+    let adj = fix.adjustment()?;
+    Some(match adj.op {
+        AdjustOp::Multiply(f) if f < 1.0 => -1,
+        AdjustOp::Multiply(f) if f > 1.0 => 1,
+        AdjustOp::Enable => 1,
+        AdjustOp::Disable => -1,
+        _ => 0,
+    })
+}
+
+/// Σ over the planned hypotheses of likelihood × (1 for its first fix, 0.6 for its
+/// second, 0.4 later) when that fix moves `param` in direction `dir`.
+fn param_support(param: &str, dir: i8, active: &[&Hypothesis], kb: &KnowledgeBase) -> f64 {
+    active
+        .iter()
+        .filter_map(|h| {
+            let entry = kb.get(&h.id)?;
+            let order = entry
+                .fixes
+                .iter()
+                .position(|f| f.param.as_deref() == Some(param) && direction(f) == Some(dir))?;
+            Some(h.likelihood * [1.0, 0.6].get(order).copied().unwrap_or(0.4))
+        })
+        .sum()
 }
 
 fn priority(s: &Step) -> f64 {

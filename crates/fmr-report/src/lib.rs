@@ -3,13 +3,14 @@
 
 mod html;
 mod markdown;
+mod plot;
 mod text;
 
 use fmr_core::Report;
 
-pub use html::render_html;
+pub use html::{render_html, render_html_with_runs};
 pub use markdown::render_markdown;
-pub use text::render_text;
+pub use text::{TextStyle, render_text, render_text_styled};
 
 /// Output formats of `fmr investigate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
