@@ -92,6 +92,11 @@ enum Command {
     Eval(EvalArgs),
     /// Print the JSON Schema of the report.
     Schema,
+    /// Serve fmr's tools to coding agents over the Model Context Protocol (stdio).
+    #[command(
+        after_help = "Example (an MCP client configuration):\n  {\"command\": \"fmr\", \"args\": [\"mcp\"]}"
+    )]
+    Mcp,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  fmr completions bash > ~/.local/share/bash-completion/completions/fmr"
@@ -254,6 +259,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(args) => audit(args),
         Command::Kb { command } => kb(command),
         Command::Eval(args) => eval(args, g),
+        Command::Mcp => {
+            fmr_mcp::serve_stdio()?;
+            Ok(0)
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
@@ -289,7 +298,7 @@ fn investigate(args: InvestigateArgs, characterize_only: bool, g: Global) -> any
         env: args.env.clone(),
     };
     let engine = Engine::new().map_err(anyhow::Error::msg)?;
-    let report = engine.investigate(&inputs);
+    let (report, runs) = engine.investigate_with_runs(&inputs);
     for problem in &report.problems {
         eprintln!("fmr: {problem}");
     }
@@ -307,6 +316,7 @@ fn investigate(args: InvestigateArgs, characterize_only: bool, g: Global) -> any
     } else {
         let format = args.format.format();
         let rendered = match format {
+            Format::Html => fmr_report::render_html_with_runs(&report, &runs),
             Format::Text => fmr_report::render_text_styled(
                 &report,
                 fmr_report::TextStyle {

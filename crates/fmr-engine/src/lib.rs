@@ -73,6 +73,11 @@ impl Engine {
     /// Runs the whole pipeline. Unreadable inputs are listed in `report.problems`;
     /// the investigation goes on with the rest.
     pub fn investigate(&self, inputs: &Inputs) -> Report {
+        self.investigate_with_runs(inputs).0
+    }
+
+    /// [`Engine::investigate`], also returning the runs that were read (for plots).
+    pub fn investigate_with_runs(&self, inputs: &Inputs) -> (Report, Vec<fmr_core::Run>) {
         let ingested = fmr_ingest::ingest(&inputs.paths);
         let mut problems: Vec<InputProblem> = ingested.problems;
         let runs = ingested.runs;
@@ -111,7 +116,7 @@ impl Engine {
         let synthesis = synthesize::synthesize(&hypotheses, &self.kb);
         let next_steps = plan::plan(&characterization, &hypotheses, &audit_findings, &self.kb);
 
-        Report {
+        let report = Report {
             schema_version: REPORT_SCHEMA_VERSION.to_string(),
             tool: ToolInfo {
                 name: "fmr".into(),
@@ -137,6 +142,7 @@ impl Engine {
             findings,
             synthesis,
             next_steps,
-        }
+        };
+        (report, runs)
     }
 }
