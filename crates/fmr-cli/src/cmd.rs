@@ -97,6 +97,11 @@ enum Command {
         after_help = "Example (an MCP client configuration):\n  {\"command\": \"fmr\", \"args\": [\"mcp\"]}"
     )]
     Mcp,
+    /// Inspect or clear the cache of live-search responses.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  fmr completions bash > ~/.local/share/bash-completion/completions/fmr"
@@ -141,6 +146,18 @@ struct InvestigateArgs {
     /// Also write the report into this directory (report.<ext> and report.json).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Also search live sources (arXiv, GitHub issues, Stack Exchange, OpenAlex); responses are cached.
+    #[arg(long, conflicts_with = "offline")]
+    online: bool,
+    /// Use the knowledge base plus cached live results only; nothing leaves the machine.
+    #[arg(long)]
+    offline: bool,
+    /// Live sources to ask, comma-separated (arxiv, github, stackoverflow, stats, datascience, openalex).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    sources: Vec<String>,
+    /// Time budget for the live search, in seconds.
+    #[arg(long, value_name = "SECS")]
+    research_budget: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -219,6 +236,19 @@ struct AuditArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Entries per source, fresh and expired, and where the database lives.
+    Stats,
+    /// Remove cached responses (all, one source's, or only the expired ones).
+    Clear {
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long, conflicts_with = "source")]
+        expired: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum KbCommand {
     /// One line per entry.
     List,
@@ -259,6 +289,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(args) => audit(args),
         Command::Kb { command } => kb(command),
         Command::Eval(args) => eval(args, g),
+        Command::Cache { command } => cache(command),
         Command::Mcp => {
             fmr_mcp::serve_stdio()?;
             Ok(0)
@@ -296,6 +327,7 @@ fn investigate(args: InvestigateArgs, characterize_only: bool, g: Global) -> any
         tried: args.tried.clone(),
         changes: args.changed.clone(),
         env: args.env.clone(),
+        research: live_mode(&args, g),
     };
     let engine = Engine::new().map_err(anyhow::Error::msg)?;
     let (report, runs) = engine.investigate_with_runs(&inputs);
@@ -759,4 +791,61 @@ fn eval_cases(
         }
     }
     Ok(if summary.problems.is_empty() { 0 } else { 1 })
+}
+
+fn live_mode(args: &InvestigateArgs, g: Global) -> fmr_engine::live::LiveMode {
+    use fmr_engine::live::{LiveMode, LiveSettings};
+    if !args.online && !args.offline {
+        return LiveMode::KnowledgeBase;
+    }
+    let progress: Option<std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>> =
+        if !g.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} live search {pos}/{len} {wide_bar} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Some(std::sync::Arc::new(move |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                if done >= total {
+                    bar.finish_and_clear();
+                }
+            }))
+        } else {
+            None
+        };
+    LiveMode::Live(LiveSettings {
+        offline: args.offline,
+        sources: args.sources.clone(),
+        budget: args.research_budget.map(std::time::Duration::from_secs),
+        progress,
+    })
+}
+
+fn cache(command: CacheCommand) -> anyhow::Result<u8> {
+    let store = fmr_store::Store::open_default().context("cannot open the fmr database")?;
+    let location = store
+        .path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    match command {
+        CacheCommand::Stats => {
+            let stats = store.cache_stats()?;
+            print(&format!("database: {location}\n{stats}"))?;
+        }
+        CacheCommand::Clear { source, expired } => {
+            let removed = match (&source, expired) {
+                (Some(name), _) => store.cache_clear_source(name)?,
+                (None, true) => store.cache_prune_expired(fmr_store::unix_now())?,
+                (None, false) => store.cache_clear()?,
+            };
+            print(&format!(
+                "removed {removed} cached response(s) from {location}\n"
+            ))?;
+        }
+    }
+    Ok(0)
 }

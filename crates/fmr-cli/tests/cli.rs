@@ -426,3 +426,31 @@ fn closed_stdout_pipe_is_a_clean_exit() {
     let out = child.wait_with_output().unwrap();
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+#[test]
+fn offline_research_uses_the_cache_only_and_is_reported_apart() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fmr"))
+            .args(args)
+            .current_dir(root())
+            .env("FMR_DATA_DIR", data.path())
+            .output()
+            .expect("fmr runs")
+    };
+    let o = run(&["investigate", "--symptom", FP16_SYMPTOM, "--offline", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["research"]["mode"], "offline");
+    let sources: Vec<&str> = r["research"]["sources"].as_array().unwrap().iter().map(|s| s["source"].as_str().unwrap()).collect();
+    assert!(sources.contains(&"arxiv") && sources.contains(&"github"), "{sources:?}");
+    // An empty cache offline yields no live hits, and the knowledge-base ranking is unchanged.
+    assert!(r["research"]["hits"].as_array().unwrap().is_empty());
+    let plain = json(&run(&["investigate", "--symptom", FP16_SYMPTOM, "--format", "json"]));
+    assert!(plain.get("research").is_none());
+    assert_eq!(ids(&plain), ids(&r));
+    assert_eq!(run(&["cache", "stats"]).status.code(), Some(0));
+    let cleared = run(&["cache", "clear"]);
+    assert!(stdout(&cleared).starts_with("removed 0 cached response(s)"), "{}", stdout(&cleared));
+    assert_eq!(run(&["investigate", "--symptom", "x", "--online", "--offline"]).status.code(), Some(2));
+}

@@ -18,8 +18,9 @@ pub use hypothesis::{
     Effort, Evidence, EvidenceKind, Hypothesis, HypothesisStatus, ScoreTerm, Step,
 };
 pub use report::{
-    Characterization, Environment, Gap, InputProblem, Onset, Query, REPORT_SCHEMA_VERSION, Report,
-    RunSummary, Source, SourceKind, ToolInfo, Tried, TriedOutcome,
+    Characterization, Environment, Gap, InputProblem, LiveSource, Onset, Query,
+    REPORT_SCHEMA_VERSION, Report, Research, ResearchSourceStats, RunSummary, Source, SourceKind,
+    ToolInfo, Tried, TriedOutcome,
 };
 pub use run::{Point, Run, Series, TextEvent, TextEventKind};
 pub use symptom::{Origin, StepWindow, Symptom};

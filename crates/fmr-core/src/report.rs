@@ -7,7 +7,7 @@ use crate::{AuditFinding, Delegation, Finding, Hypothesis, Step, Symptom, Synthe
 
 /// Version of the JSON report. Fields may be added in minor versions; a field is
 /// never renamed or removed without a major bump.
-pub const REPORT_SCHEMA_VERSION: &str = "1.0.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.1.0";
 
 /// The whole investigation, as `fmr investigate --format json` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -28,6 +28,44 @@ pub struct Report {
     pub synthesis: Synthesis,
     /// Ranked, best first.
     pub next_steps: Vec<Step>,
+    /// Live literature search (`--online`/`--offline`); absent when only the
+    /// embedded knowledge base was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub research: Option<Research>,
+}
+
+/// What the live sources returned, kept apart from the knowledge base so a reader
+/// sees which conclusions rest on which.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Research {
+    /// `online` (network and cache) or `offline` (cache only).
+    pub mode: String,
+    pub sources: Vec<ResearchSourceStats>,
+    pub hits: Vec<LiveSource>,
+    pub warnings: Vec<String>,
+}
+
+/// Per live source: how many queries, hits, errors and cache hits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResearchSourceStats {
+    pub source: String,
+    pub queries: usize,
+    pub hits: usize,
+    pub errors: usize,
+    pub cache_hits: usize,
+    pub messages: Vec<String>,
+}
+
+/// One live result: the source, the query that found it, and the hypotheses it bears on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LiveSource {
+    pub level: u8,
+    pub query: String,
+    /// The connector that found it (`arxiv`, `github`, ...).
+    pub connector: String,
+    pub source: Source,
+    /// Hypothesis ids this result supports (matching reference or vocabulary).
+    pub supports: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -12,6 +12,7 @@ pub mod code_context;
 pub mod delegate;
 pub mod eval;
 pub mod hypothesize;
+pub mod live;
 pub mod plan;
 pub mod search;
 pub mod synthesize;
@@ -38,6 +39,8 @@ pub struct Inputs {
     pub changes: Vec<String>,
     /// `--env KEY=VALUE` pairs.
     pub env: Vec<(String, String)>,
+    /// Whether to search live sources besides the knowledge base.
+    pub research: live::LiveMode,
 }
 
 impl Inputs {
@@ -115,6 +118,8 @@ impl Engine {
         let findings = synthesize::findings(&characterization, &hypotheses, &self.kb);
         let synthesis = synthesize::synthesize(&hypotheses, &self.kb);
         let next_steps = plan::plan(&characterization, &hypotheses, &audit_findings, &self.kb);
+        let mut hypotheses = hypotheses;
+        let research = live::research(&inputs.research, &queries, &mut hypotheses, &self.kb);
 
         let report = Report {
             schema_version: REPORT_SCHEMA_VERSION.to_string(),
@@ -142,6 +147,7 @@ impl Engine {
             findings,
             synthesis,
             next_steps,
+            research,
         };
         (report, runs)
     }

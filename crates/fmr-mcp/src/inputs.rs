@@ -132,6 +132,7 @@ impl RunInputs {
             tried: self.tried.clone(),
             changes: self.changed.clone(),
             env,
+            ..Default::default()
         })
     }
 }

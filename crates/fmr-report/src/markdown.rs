@@ -184,6 +184,41 @@ pub fn render_markdown(r: &Report) -> String {
         }
         out.push('\n');
     }
+    if let Some(research) = &r.research {
+        let _ = writeln!(out, "## Live sources ({})\n", research.mode);
+        let _ = writeln!(
+            out,
+            "| source | queries | hits | from cache | errors |\n|---|---|---|---|---|"
+        );
+        for s in &research.sources {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                s.source, s.queries, s.hits, s.cache_hits, s.errors
+            );
+        }
+        out.push('\n');
+        for hit in &research.hits {
+            let _ = writeln!(
+                out,
+                "- L{} [{}] [{}]({}) — {}{}",
+                hit.level,
+                hit.connector,
+                cell(&hit.source.title),
+                hit.source.url,
+                cell(&hit.source.claim),
+                if hit.supports.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (supports {})", hit.supports.join(", "))
+                }
+            );
+        }
+        for w in &research.warnings {
+            let _ = writeln!(out, "- warning: {w}");
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "## Search\n");
     for q in &r.queries {
         let _ = writeln!(

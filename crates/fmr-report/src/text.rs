@@ -230,6 +230,52 @@ pub fn render_text_styled(r: &Report, st: TextStyle) -> String {
         }
     }
 
+    if let Some(research) = &r.research {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            st.heading(&format!("LIVE SOURCES ({})", research.mode))
+        );
+        for s in &research.sources {
+            let _ = writeln!(
+                out,
+                "  {:<14} {} queries, {} hits, {} from cache, {} errors{}",
+                s.source,
+                s.queries,
+                s.hits,
+                s.cache_hits,
+                s.errors,
+                s.messages
+                    .first()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
+            );
+        }
+        for hit in research
+            .hits
+            .iter()
+            .take(if st.detailed { research.hits.len() } else { 5 })
+        {
+            let supports = if hit.supports.is_empty() {
+                String::new()
+            } else {
+                format!(" → {}", hit.supports.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  L{} [{}] {} — {}{}",
+                hit.level,
+                hit.connector,
+                hit.source.title,
+                st.accent(&hit.source.url),
+                supports
+            );
+        }
+        for w in &research.warnings {
+            let _ = writeln!(out, "  {} {w}", st.warn("!"));
+        }
+    }
+
     if !c.gaps.is_empty() {
         let _ = writeln!(out, "\n{}", st.heading("OPEN QUESTIONS"));
         for g in c
