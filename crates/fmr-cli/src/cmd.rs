@@ -97,6 +97,27 @@ enum Command {
         after_help = "Example (an MCP client configuration):\n  {\"command\": \"fmr\", \"args\": [\"mcp\"]}"
     )]
     Mcp,
+    /// Past investigations: list them, or show one again.
+    Case {
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// Record something you tried on a case; re-ranks it and shows what changed.
+    #[command(
+        after_help = "Examples:\n  fmr tried 3 \"lowered lr to 1e-4\" --outcome failed\n  fmr tried 3 \"switched to bf16\" --outcome helped --note \"no NaN in 20k steps\""
+    )]
+    Tried {
+        /// The case id (see `fmr case list`).
+        case: i64,
+        /// What you tried, in your words.
+        text: String,
+        #[arg(long, value_enum)]
+        outcome: Outcome,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Inspect or clear the cache of live-search responses.
     Cache {
         #[command(subcommand)]
@@ -158,6 +179,9 @@ struct InvestigateArgs {
     /// Time budget for the live search, in seconds.
     #[arg(long, value_name = "SECS")]
     research_budget: Option<u64>,
+    /// Do not record this investigation as a case (see `fmr case list`).
+    #[arg(long)]
+    no_save: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -235,6 +259,45 @@ struct AuditArgs {
     format: PlainFormat,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Outcome {
+    Failed,
+    Helped,
+    Partial,
+}
+
+impl Outcome {
+    fn tried(self) -> fmr_core::TriedOutcome {
+        match self {
+            Self::Failed => fmr_core::TriedOutcome::Failed,
+            Self::Helped => fmr_core::TriedOutcome::Helped,
+            Self::Partial => fmr_core::TriedOutcome::Partial,
+        }
+    }
+    fn word(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Helped => "helped",
+            Self::Partial => "partial",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum CaseCommand {
+    /// Every case, newest first.
+    List {
+        #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+        format: PlainFormat,
+    },
+    /// One case's latest report and the attempts recorded on it.
+    Show {
+        id: i64,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 enum CacheCommand {
     /// Entries per source, fresh and expired, and where the database lives.
@@ -290,6 +353,14 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Kb { command } => kb(command),
         Command::Eval(args) => eval(args, g),
         Command::Cache { command } => cache(command),
+        Command::Case { command } => case(command, g),
+        Command::Tried {
+            case,
+            text,
+            outcome,
+            note,
+            format,
+        } => tried(case, &text, outcome, &note, format, g),
         Command::Mcp => {
             fmr_mcp::serve_stdio()?;
             Ok(0)
@@ -328,6 +399,7 @@ fn investigate(args: InvestigateArgs, characterize_only: bool, g: Global) -> any
         changes: args.changed.clone(),
         env: args.env.clone(),
         research: live_mode(&args, g),
+        ..Inputs::default()
     };
     let engine = Engine::new().map_err(anyhow::Error::msg)?;
     let (report, runs) = engine.investigate_with_runs(&inputs);
@@ -340,6 +412,9 @@ fn investigate(args: InvestigateArgs, characterize_only: bool, g: Global) -> any
         return Ok(2);
     }
 
+    if !characterize_only && !args.no_save {
+        save_case(&inputs, &report, g);
+    }
     if characterize_only {
         print(&format!(
             "{}\n",
@@ -347,17 +422,7 @@ fn investigate(args: InvestigateArgs, characterize_only: bool, g: Global) -> any
         ))?;
     } else {
         let format = args.format.format();
-        let rendered = match format {
-            Format::Html => fmr_report::render_html_with_runs(&report, &runs),
-            Format::Text => fmr_report::render_text_styled(
-                &report,
-                fmr_report::TextStyle {
-                    color: g.color,
-                    detailed: g.verbose,
-                },
-            ),
-            other => fmr_report::render(&report, other),
-        };
+        let rendered = render_report(&report, &runs, args.format, g);
         if let Some(dir) = &args.out {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create output directory {}", dir.display()))?;
@@ -848,4 +913,216 @@ fn cache(command: CacheCommand) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Records an investigation as a case; a database problem is a note, not a failure.
+fn save_case(inputs: &Inputs, report: &fmr_core::Report, g: Global) {
+    let saved = (|| -> anyhow::Result<i64> {
+        let mut store = fmr_store::Store::open_default()?;
+        let title = case_title(inputs, report);
+        let top = report
+            .hypotheses
+            .first()
+            .map(|h| h.id.clone())
+            .unwrap_or_default();
+        Ok(store.case_create(
+            &title,
+            &serde_json::to_string(inputs)?,
+            &serde_json::to_string(report)?,
+            &top,
+        )?)
+    })();
+    match saved {
+        Ok(id) => g.note(&format!("saved as case {id}; record what you try with: fmr tried {id} \"…\" --outcome failed|helped|partial")),
+        Err(e) => g.note(&format!("could not save the case: {e:#}")),
+    }
+}
+
+fn case_title(inputs: &Inputs, report: &fmr_core::Report) -> String {
+    let words = inputs
+        .symptom
+        .clone()
+        .or_else(|| {
+            report
+                .characterization
+                .symptoms
+                .first()
+                .map(|s| s.statement.clone())
+        })
+        .or_else(|| report.inputs.first().map(|r| r.name.clone()))
+        .unwrap_or_else(|| "investigation".into());
+    let mut title: String = words
+        .split_whitespace()
+        .take(12)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if title.chars().count() > 90 {
+        title = title.chars().take(89).collect::<String>() + "…";
+    }
+    title
+}
+
+fn open_store() -> anyhow::Result<fmr_store::Store> {
+    fmr_store::Store::open_default().context("cannot open the fmr database")
+}
+
+fn case(command: CaseCommand, g: Global) -> anyhow::Result<u8> {
+    let store = open_store()?;
+    match command {
+        CaseCommand::List { format } => {
+            let cases = store.case_list()?;
+            match format {
+                PlainFormat::Json => {
+                    print(&format!("{}\n", serde_json::to_string_pretty(&cases)?))?
+                }
+                PlainFormat::Text => {
+                    let mut out = String::new();
+                    if cases.is_empty() {
+                        out.push_str("no cases yet: every `fmr investigate` records one\n");
+                    }
+                    for c in &cases {
+                        out.push_str(&format!(
+                            "{:>4}  {}  {:<8} {:>2} tried  {}\n",
+                            c.id,
+                            date(c.updated_at),
+                            c.top_hypothesis,
+                            c.attempts,
+                            c.title
+                        ));
+                    }
+                    print(&out)?;
+                }
+            }
+            Ok(0)
+        }
+        CaseCommand::Show { id, format } => {
+            let Some(record) = store.case_get(id)? else {
+                eprintln!("fmr: no case {id} (see fmr case list)");
+                return Ok(2);
+            };
+            let report: fmr_core::Report = serde_json::from_str(&record.report_json)
+                .with_context(|| format!("case {id} holds a report this fmr cannot read"))?;
+            let mut out = String::new();
+            if matches!(format, ReportFormat::Text) {
+                out.push_str(&format!("case {id}: {}\n", record.summary.title));
+                for a in &record.attempts {
+                    out.push_str(&format!(
+                        "  tried {}: {} ({}){}\n",
+                        date(a.created_at),
+                        a.text,
+                        a.outcome,
+                        if a.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — {}", a.note)
+                        }
+                    ));
+                }
+                out.push('\n');
+            }
+            out.push_str(&render_report(&report, &[], format, g));
+            print(&out)?;
+            Ok(0)
+        }
+    }
+}
+
+fn tried(
+    case_id: i64,
+    text: &str,
+    outcome: Outcome,
+    note: &str,
+    format: ReportFormat,
+    g: Global,
+) -> anyhow::Result<u8> {
+    let mut store = open_store()?;
+    let Some(record) = store.case_get(case_id)? else {
+        eprintln!("fmr: no case {case_id} (see fmr case list)");
+        return Ok(2);
+    };
+    let mut inputs: Inputs = serde_json::from_str(&record.inputs_json)
+        .with_context(|| format!("case {case_id} holds inputs this fmr cannot read"))?;
+    let before: fmr_core::Report = serde_json::from_str(&record.report_json)
+        .with_context(|| format!("case {case_id} holds a report this fmr cannot read"))?;
+    inputs.attempts.push(fmr_core::Tried {
+        text: text.to_string(),
+        outcome: outcome.tried(),
+    });
+    let engine = Engine::new().map_err(anyhow::Error::msg)?;
+    let (after, runs) = engine.investigate_with_runs(&inputs);
+    let top = after
+        .hypotheses
+        .first()
+        .map(|h| h.id.clone())
+        .unwrap_or_default();
+    // One transaction: the attempt, the inputs that now include it, the re-ranked report.
+    store.case_record_attempt(
+        case_id,
+        fmr_store::AttemptRecord {
+            text,
+            outcome: outcome.word(),
+            note,
+        },
+        &serde_json::to_string(&inputs)?,
+        &serde_json::to_string(&after)?,
+        &top,
+    )?;
+    let changes = fmr_engine::report_changes(&before, &after);
+    let mut out = String::new();
+    if matches!(format, ReportFormat::Text) {
+        out.push_str(&format!(
+            "case {case_id}: recorded \"{text}\" ({})\n",
+            outcome.word()
+        ));
+        if changes.is_empty() {
+            out.push_str("nothing in the ranking moved\n");
+        }
+        for c in &changes {
+            out.push_str(&format!("  {c}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str(&render_report(&after, &runs, format, g));
+    print(&out)?;
+    Ok(0)
+}
+
+fn render_report(
+    report: &fmr_core::Report,
+    runs: &[fmr_core::Run],
+    format: ReportFormat,
+    g: Global,
+) -> String {
+    match format.format() {
+        Format::Html => fmr_report::render_html_with_runs(report, runs),
+        Format::Text => fmr_report::render_text_styled(
+            report,
+            fmr_report::TextStyle {
+                color: g.color,
+                detailed: g.verbose,
+            },
+        ),
+        other => fmr_report::render(report, other),
+    }
+}
+
+/// YYYY-MM-DD HH:MM (UTC) from Unix seconds, without a date library.
+fn date(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60
+    )
 }

@@ -438,19 +438,90 @@ fn offline_research_uses_the_cache_only_and_is_reported_apart() {
             .output()
             .expect("fmr runs")
     };
-    let o = run(&["investigate", "--symptom", FP16_SYMPTOM, "--offline", "--format", "json"]);
+    let o = run(&[
+        "investigate",
+        "--symptom",
+        FP16_SYMPTOM,
+        "--offline",
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = json(&o);
     assert_eq!(r["research"]["mode"], "offline");
-    let sources: Vec<&str> = r["research"]["sources"].as_array().unwrap().iter().map(|s| s["source"].as_str().unwrap()).collect();
-    assert!(sources.contains(&"arxiv") && sources.contains(&"github"), "{sources:?}");
+    let sources: Vec<&str> = r["research"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        sources.contains(&"arxiv") && sources.contains(&"github"),
+        "{sources:?}"
+    );
     // An empty cache offline yields no live hits, and the knowledge-base ranking is unchanged.
     assert!(r["research"]["hits"].as_array().unwrap().is_empty());
-    let plain = json(&run(&["investigate", "--symptom", FP16_SYMPTOM, "--format", "json"]));
+    let plain = json(&run(&[
+        "investigate",
+        "--symptom",
+        FP16_SYMPTOM,
+        "--format",
+        "json",
+    ]));
     assert!(plain.get("research").is_none());
     assert_eq!(ids(&plain), ids(&r));
     assert_eq!(run(&["cache", "stats"]).status.code(), Some(0));
     let cleared = run(&["cache", "clear"]);
-    assert!(stdout(&cleared).starts_with("removed 0 cached response(s)"), "{}", stdout(&cleared));
-    assert_eq!(run(&["investigate", "--symptom", "x", "--online", "--offline"]).status.code(), Some(2));
+    assert!(
+        stdout(&cleared).starts_with("removed 0 cached response(s)"),
+        "{}",
+        stdout(&cleared)
+    );
+    assert_eq!(
+        run(&["investigate", "--symptom", "x", "--online", "--offline"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn cases_remember_investigations_and_tried_reranks_them() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fmr"))
+            .args(args)
+            .current_dir(root())
+            .env("FMR_DATA_DIR", data.path())
+            .output()
+            .expect("fmr runs")
+    };
+    let o = run(&["investigate", "--symptom", FP16_SYMPTOM, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("saved as case 1"), "{}", stderr(&o));
+    let before = json(&o);
+    assert_eq!(ids(&before)[0], "FM0001");
+    let list = run(&["case", "list", "--format", "json"]);
+    let cases: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(cases[0]["id"], 1);
+    assert_eq!(cases[0]["top_hypothesis"], "FM0001");
+
+    let o = run(&["tried", "1", "switched to bf16 autocast", "--outcome", "failed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("FM0001 is now lowered (was active)"), "{text}");
+    let after = json(&run(&["case", "show", "1", "--format", "json"]));
+    let fm1 = after["hypotheses"].as_array().unwrap().iter().find(|h| h["id"] == "FM0001").unwrap();
+    assert_eq!(fm1["status"], "lowered");
+    assert_ne!(ids(&after)[0], "FM0001");
+    assert_eq!(after["characterization"]["tried"][0]["outcome"], "failed");
+    // A second attempt builds on the first.
+    run(&["tried", "1", "lowered the learning rate to 1e-4", "--outcome", "failed"]);
+    let again = json(&run(&["case", "show", "1", "--format", "json"]));
+    assert_eq!(again["characterization"]["tried"].as_array().unwrap().len(), 2);
+    assert_eq!(run(&["tried", "9", "x", "--outcome", "failed"]).status.code(), Some(2));
+    assert_eq!(run(&["tried", "1", "x", "--outcome", "maybe"]).status.code(), Some(2));
+    assert_eq!(run(&["investigate", "--symptom", "x", "--no-save"]).status.code(), Some(0));
+    let list: Value = serde_json::from_slice(&run(&["case", "list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "--no-save recorded a case");
 }

@@ -37,6 +37,7 @@ pub fn characterize(inputs: &Inputs, runs: &[Run], detected: Vec<Symptom>) -> Ch
             text: t.clone(),
             outcome: text::tried_outcome(t),
         })
+        .chain(inputs.attempts.iter().cloned())
         .collect();
     let mut c = Characterization {
         symptoms,

@@ -20,7 +20,7 @@ const W_SIGNATURE: f64 = 2.5;
 const W_TEXT: f64 = 4.0;
 const W_ENVIRONMENT: f64 = 0.8;
 const W_CODE: f64 = 2.5;
-const W_TRIED_FAILED: f64 = -1.2;
+const W_TRIED_FAILED: f64 = -2.0;
 const W_TRIED_HELPED: f64 = 1.0;
 /// Score of the "none of these" alternative in the softmax.
 const OTHER_SCORE: f64 = 0.5;

@@ -23,8 +23,9 @@ use std::path::PathBuf;
 use fmr_core::{InputProblem, REPORT_SCHEMA_VERSION, Report, RunSummary, ToolInfo};
 use fmr_kb::{KnowledgeBase, SearchIndex};
 
-/// Everything the user handed over.
-#[derive(Debug, Clone, Default)]
+/// Everything the user handed over. Serialisable, so a case can be re-run later.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Inputs {
     /// Log files or run directories.
     pub paths: Vec<PathBuf>,
@@ -35,11 +36,14 @@ pub struct Inputs {
     pub symptom: Option<String>,
     pub expected: Option<String>,
     pub tried: Vec<String>,
+    /// Attempts recorded with an explicit outcome (`fmr tried`), beside the free text above.
+    pub attempts: Vec<fmr_core::Tried>,
     /// What changed since the last good run.
     pub changes: Vec<String>,
     /// `--env KEY=VALUE` pairs.
     pub env: Vec<(String, String)>,
     /// Whether to search live sources besides the knowledge base.
+    #[serde(skip)]
     pub research: live::LiveMode,
 }
 
@@ -50,6 +54,7 @@ impl Inputs {
             .into_iter()
             .flatten()
             .chain(self.tried.iter().map(String::as_str))
+            .chain(self.attempts.iter().map(|a| a.text.as_str()))
             .chain(self.changes.iter().map(String::as_str))
             .chain(self.env.iter().map(|(_, v)| v.as_str()))
             .collect::<Vec<_>>()
@@ -150,5 +155,94 @@ impl Engine {
             research,
         };
         (report, runs)
+    }
+}
+
+/// What moved between two reports of the same case: ranks, likelihoods and status
+/// of the hypotheses, and the first step. One sentence each, largest moves first.
+pub fn report_changes(before: &Report, after: &Report) -> Vec<String> {
+    let rank = |r: &Report, id: &str| r.hypotheses.iter().position(|h| h.id == id);
+    let mut moves: Vec<(f64, String)> = Vec::new();
+    for h in &after.hypotheses {
+        let old = before.hypotheses.iter().find(|b| b.id == h.id);
+        let new_rank = rank(after, &h.id).map(|r| r + 1);
+        match old {
+            None => moves.push((
+                h.likelihood,
+                format!(
+                    "{} {} enters the ranking at #{} ({:.0}%)",
+                    h.id,
+                    h.title,
+                    new_rank.unwrap_or(0),
+                    h.likelihood * 100.0
+                ),
+            )),
+            Some(o) => {
+                let delta = h.likelihood - o.likelihood;
+                let old_rank = rank(before, &h.id).map(|r| r + 1).unwrap_or(0);
+                if o.status != h.status {
+                    let reason = h
+                        .evidence
+                        .iter()
+                        .rev()
+                        .find(|e| e.kind == fmr_core::EvidenceKind::Tried)
+                        .map(|e| format!(": {}", e.statement))
+                        .unwrap_or_default();
+                    moves.push((
+                        1.0,
+                        format!(
+                            "{} is now {} (was {}){reason}",
+                            h.id,
+                            status_word(h.status),
+                            status_word(o.status)
+                        ),
+                    ));
+                }
+                if delta.abs() >= 0.01 || old_rank != new_rank.unwrap_or(0) {
+                    moves.push((
+                        delta.abs(),
+                        format!(
+                            "{} {}: #{} → #{}, {:.0}% → {:.0}%",
+                            h.id,
+                            h.title,
+                            old_rank,
+                            new_rank.unwrap_or(0),
+                            o.likelihood * 100.0,
+                            h.likelihood * 100.0
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for o in &before.hypotheses {
+        if !after.hypotheses.iter().any(|h| h.id == o.id) {
+            moves.push((
+                o.likelihood,
+                format!(
+                    "{} {} leaves the ranking (was {:.0}%)",
+                    o.id,
+                    o.title,
+                    o.likelihood * 100.0
+                ),
+            ));
+        }
+    }
+    moves.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut out: Vec<String> = moves.into_iter().map(|(_, s)| s).collect();
+    let first = |r: &Report| r.next_steps.first().map(|s| s.action.clone());
+    if first(before) != first(after)
+        && let Some(step) = first(after)
+    {
+        out.push(format!("the first step is now: {step}"));
+    }
+    out
+}
+
+fn status_word(status: fmr_core::HypothesisStatus) -> &'static str {
+    match status {
+        fmr_core::HypothesisStatus::Active => "active",
+        fmr_core::HypothesisStatus::Lowered => "lowered",
+        fmr_core::HypothesisStatus::Eliminated => "eliminated",
     }
 }

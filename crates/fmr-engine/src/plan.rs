@@ -329,7 +329,8 @@ pub fn fix_matches_text(fix: &Fix, text: &str) -> bool {
         .iter()
         .filter(|w| said.iter().any(|s| s.starts_with(&w[..4.min(w.len())])))
         .count();
-    hits >= 3.min(words.len()) && hits * 2 >= words.len()
+    // Three shared content words, or most of a short action.
+    hits >= 3 || (hits >= 2 && hits * 2 >= words.len())
 }
 
 pub(crate) fn param_mentioned(param: &str, text: &str) -> bool {

@@ -9,6 +9,7 @@
 //! [`Store`]; a `Store` is `Send` but not `Sync`.
 
 mod cache;
+mod cases;
 pub mod migrate;
 mod paths;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use cache::{CacheEntry, CacheStats, SourceCacheStats};
+pub use cases::{Attempt, AttemptRecord, CaseRecord, CaseSummary};
 pub use paths::{DATA_DIR_ENV, DB_FILE_NAME, data_dir, data_dir_from};
 
 /// How long a connection waits for another writer before giving up.
@@ -50,6 +52,8 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Options for [`Store::open_with`].
