@@ -97,6 +97,16 @@ enum Command {
         after_help = "Example (an MCP client configuration):\n  {\"command\": \"fmr\", \"args\": [\"mcp\"]}"
     )]
     Mcp,
+    /// Two runs side by side: where they part, by how much, and what changed in their config.
+    #[command(after_help = "Example:\n  fmr diff runs/baseline runs/new-lr")]
+    Diff {
+        /// The run that behaved (a run directory or log file).
+        good: PathBuf,
+        /// The run that failed.
+        bad: PathBuf,
+        #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+        format: PlainFormat,
+    },
     /// Past investigations: list them, or show one again.
     Case {
         #[command(subcommand)]
@@ -353,6 +363,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Kb { command } => kb(command),
         Command::Eval(args) => eval(args, g),
         Command::Cache { command } => cache(command),
+        Command::Diff { good, bad, format } => diff(&good, &bad, format),
         Command::Case { command } => case(command, g),
         Command::Tried {
             case,
@@ -1125,4 +1136,32 @@ fn date(unix: i64) -> String {
         secs / 3600,
         secs % 3600 / 60
     )
+}
+
+fn diff(good: &std::path::Path, bad: &std::path::Path, format: PlainFormat) -> anyhow::Result<u8> {
+    let read = |path: &std::path::Path| -> Option<fmr_core::Run> {
+        let ingested = fmr_ingest::ingest(&[path.to_path_buf()]);
+        for p in &ingested.problems {
+            eprintln!("fmr: {p}");
+        }
+        if ingested.runs.len() > 1 {
+            eprintln!(
+                "fmr: {} holds {} runs; comparing the first, {}",
+                path.display(),
+                ingested.runs.len(),
+                ingested.runs[0].name
+            );
+        }
+        ingested.runs.into_iter().next()
+    };
+    let (Some(good_run), Some(bad_run)) = (read(good), read(bad)) else {
+        eprintln!("fmr: diff needs one readable run on each side");
+        return Ok(2);
+    };
+    let comparison = fmr_detect::compare_runs(&good_run, &bad_run);
+    match format {
+        PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&comparison)?))?,
+        PlainFormat::Text => print(&comparison.summary())?,
+    }
+    Ok(0)
 }

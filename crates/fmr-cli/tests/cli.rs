@@ -506,22 +506,87 @@ fn cases_remember_investigations_and_tried_reranks_them() {
     assert_eq!(cases[0]["id"], 1);
     assert_eq!(cases[0]["top_hypothesis"], "FM0001");
 
-    let o = run(&["tried", "1", "switched to bf16 autocast", "--outcome", "failed"]);
+    let o = run(&[
+        "tried",
+        "1",
+        "switched to bf16 autocast",
+        "--outcome",
+        "failed",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("FM0001 is now lowered (was active)"), "{text}");
+    assert!(
+        text.contains("FM0001 is now lowered (was active)"),
+        "{text}"
+    );
     let after = json(&run(&["case", "show", "1", "--format", "json"]));
-    let fm1 = after["hypotheses"].as_array().unwrap().iter().find(|h| h["id"] == "FM0001").unwrap();
+    let fm1 = after["hypotheses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "FM0001")
+        .unwrap();
     assert_eq!(fm1["status"], "lowered");
     assert_ne!(ids(&after)[0], "FM0001");
     assert_eq!(after["characterization"]["tried"][0]["outcome"], "failed");
     // A second attempt builds on the first.
-    run(&["tried", "1", "lowered the learning rate to 1e-4", "--outcome", "failed"]);
+    run(&[
+        "tried",
+        "1",
+        "lowered the learning rate to 1e-4",
+        "--outcome",
+        "failed",
+    ]);
     let again = json(&run(&["case", "show", "1", "--format", "json"]));
-    assert_eq!(again["characterization"]["tried"].as_array().unwrap().len(), 2);
-    assert_eq!(run(&["tried", "9", "x", "--outcome", "failed"]).status.code(), Some(2));
-    assert_eq!(run(&["tried", "1", "x", "--outcome", "maybe"]).status.code(), Some(2));
-    assert_eq!(run(&["investigate", "--symptom", "x", "--no-save"]).status.code(), Some(0));
-    let list: Value = serde_json::from_slice(&run(&["case", "list", "--format", "json"]).stdout).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 1, "--no-save recorded a case");
+    assert_eq!(
+        again["characterization"]["tried"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        run(&["tried", "9", "x", "--outcome", "failed"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["tried", "1", "x", "--outcome", "maybe"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["investigate", "--symptom", "x", "--no-save"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let list: Value =
+        serde_json::from_slice(&run(&["case", "list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "--no-save recorded a case"
+    );
+}
+
+#[test]
+fn diff_says_where_two_runs_part_and_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = root().join("crates/fmr-detect/tests/compare");
+    for side in ["good", "bad"] {
+        let run = dir.path().join(side);
+        std::fs::create_dir(&run).unwrap();
+        std::fs::copy(fixtures.join(format!("{side}.csv")), run.join("metrics.csv")).unwrap();
+        std::fs::copy(fixtures.join(format!("{side}.config.json")), run.join("config.json")).unwrap();
+    }
+    let good = dir.path().join("good");
+    let bad = dir.path().join("bad");
+    let o = fmr(&["diff", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("parts first"), "{text}");
+    assert!(text.contains("optimizer.lr 0.0003 → 0.0012"), "{text}");
+    let j = json(&fmr(&["diff", good.to_str().unwrap(), bad.to_str().unwrap(), "--format", "json"]));
+    assert!(j["metrics"].is_array());
+    assert_eq!(fmr(&["diff", good.to_str().unwrap(), "no/such/run"]).status.code(), Some(2));
 }

@@ -108,6 +108,9 @@ pub struct Characterization {
     pub tried: Vec<Tried>,
     pub environment: Environment,
     pub gaps: Vec<Gap>,
+    /// Where the user's words and the logs disagree, one sentence each.
+    #[serde(default)]
+    pub conflicts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -30,6 +30,9 @@ pub struct DetectorInput<'a> {
 pub struct MetricSeries<'a> {
     pub tag: &'a str,
     pub role: Option<MetricRole>,
+    /// The points as logged, in the run's order (repeated and backward steps included): what
+    /// the step-reset detector reads.
+    pub logged: &'a [Point],
     /// Every point, sorted by step, one per step (the one logged last wins, as when a resumed
     /// run logs the same steps again). Values may be NaN or infinite.
     pub all: Curve,
@@ -130,6 +133,7 @@ impl<'a> DetectorInput<'a> {
                 MetricSeries {
                     tag: &series.tag,
                     role: role_of(&series.tag),
+                    logged: &series.points,
                     all,
                     finite,
                 }

@@ -10,10 +10,18 @@
 //!   [`Detector`]; its doc comment is its documentation (what, why, signature, evidence,
 //!   parameters, likely causes). [`DETECTORS`] lists them sorted by their stable code.
 //! - Detectors judge shapes on downsampled, robustly smoothed curves (`stats/`: medians, MAD,
-//!   Theil–Sen, Mann–Kendall, binary segmentation, autocorrelation), so a run of a million
-//!   points costs about as much as a few linear passes, and a single outlier never decides.
-//!   They prefer silence to a guess: a healthy noisy run must produce no symptom.
+//!   Theil–Sen, Mann–Kendall, autocorrelation), so a run of a million points costs about as
+//!   much as a few linear passes, and a single outlier never decides. They prefer silence to a
+//!   guess: a healthy noisy run must produce no symptom.
+//! - Onsets come from change points: PELT (`stats::pelt`, mean and variance, BIC penalty) on
+//!   the block medians, read by `stats::onset` as the first change after which the curve stays
+//!   on its way to its final level.
+//! - Beyond single runs: [`conflicts`] says where the user's description and the logs disagree,
+//!   and [`compare_runs`] says where a bad run parts from a good one and what changed in the
+//!   config.
 
+mod compare;
+mod conflicts;
 mod detector;
 pub mod detectors;
 mod human;
@@ -23,6 +31,10 @@ pub mod stats;
 
 use fmr_core::{Run, Symptom};
 
+pub use compare::{
+    ConfigChange, ConfigDiff, MetricComparison, PartingKind, RunComparison, compare_runs,
+};
+pub use conflicts::{conflicts, conflicts_with_runs};
 pub use detector::{Curve, Detector, DetectorInput, MetricSeries};
 pub use registry::{DETECTORS, detector};
 pub use roles::role_of;

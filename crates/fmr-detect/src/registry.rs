@@ -2,10 +2,14 @@
 
 use crate::detector::Detector;
 use crate::detectors::{
-    chance_level::ChanceLevel, divergence::Divergence, entropy_collapse::EntropyCollapse,
-    grad_explosion::GradExplosion, loss_scale_collapse::LossScaleCollapse, lr_anomaly::LrAnomaly,
-    non_finite::NonFinite, oscillation::Oscillation, plateau::Plateau, spike::Spike,
-    train_val_gap::TrainValGap, val_better_than_train::ValBetterThanTrain,
+    chance_level::ChanceLevel, codebook_collapse::CodebookCollapse, dead_units::DeadUnits,
+    discriminator_wins::DiscriminatorWins, divergence::Divergence,
+    entropy_collapse::EntropyCollapse, generator_collapse::GeneratorCollapse,
+    grad_explosion::GradExplosion, kl_blowup::KlBlowup, loss_scale_collapse::LossScaleCollapse,
+    lr_anomaly::LrAnomaly, memory_growth::MemoryGrowth, non_finite::NonFinite,
+    oscillation::Oscillation, plateau::Plateau, reward_hacking::RewardHacking, spike::Spike,
+    step_reset::StepReset, throughput_regression::ThroughputRegression, train_val_gap::TrainValGap,
+    val_better_than_train::ValBetterThanTrain, value_loss_explosion::ValueLossExplosion,
 };
 
 /// The detectors [`crate::detect`] runs, sorted by code (a test keeps it so). S106 is reserved.
@@ -22,6 +26,16 @@ pub static DETECTORS: &[&dyn Detector] = &[
     &LossScaleCollapse,
     &EntropyCollapse,
     &LrAnomaly,
+    &CodebookCollapse,
+    &RewardHacking,
+    &KlBlowup,
+    &ValueLossExplosion,
+    &DiscriminatorWins,
+    &GeneratorCollapse,
+    &DeadUnits,
+    &ThroughputRegression,
+    &MemoryGrowth,
+    &StepReset,
 ];
 
 /// The detector with `code`, if any.

@@ -73,7 +73,7 @@ pub fn role_of(tag: &str) -> Option<MetricRole> {
     if is_loss_scale(&words) {
         return Some(MetricRole::LossScale);
     }
-    if is_rate_per_second(&words) || has_any(&["throughput", "fps", "tps"]) {
+    if is_rate_per_second(&words) || has_any(&["throughput", "fps", "tps", "mfu"]) {
         return Some(MetricRole::Throughput);
     }
     if has("runtime") {
@@ -89,6 +89,14 @@ pub fn role_of(tag: &str) -> Option<MetricRole> {
     }
     if has("loss") || has("lossd") || has("lossg") || has("dloss") || has("gloss") {
         return loss_role(&words, held_out);
+    }
+    if has_any(&["err", "error"]) && has_any(&["d", "g"]) && words.len() == 2 {
+        // PyTorch's DCGAN example names its losses `errD` and `errG`.
+        return Some(if has("d") {
+            MetricRole::DLoss
+        } else {
+            MetricRole::GLoss
+        });
     }
     if has_any(&["kl", "approxkl", "kldiv", "kld"]) {
         return Some(MetricRole::Kl);
@@ -132,15 +140,25 @@ pub fn role_of(tag: &str) -> Option<MetricRole> {
     if has_any(&["ep", "episode", "episodes"]) && has_any(&["len", "length", "lengths"]) {
         return Some(MetricRole::EpisodeLength);
     }
-    if has_any(&["reward", "rewards", "rew", "return", "returns"]) {
+    if has_any(&["reward", "rewards", "rew", "return", "returns"]) || is_rl_score(&words) {
         return Some(MetricRole::Reward);
     }
-    if has("dead") {
+    if (has_any(&["winrate", "win"]) && has_any(&["rate", "winrate"]))
+        || (has("success") && has_any(&["rate", "ratio", "fraction"]))
+    {
+        // Win rates and success rates are the independent measures of an RL or RLHF policy:
+        // rewards in direction (higher is better), and what reward hacking is judged against.
+        return Some(MetricRole::Reward);
+    }
+    if has_any(&["dead", "dormant"]) {
         return Some(MetricRole::DeadFraction);
     }
     if has("codebook")
         || (has_any(&["code", "codes"]) && has_any(&["usage", "used", "active", "utilization"]))
     {
+        return Some(MetricRole::CodebookUsage);
+    }
+    if has("perplexity") && has_any(&["vq", "quantizer", "quantize", "code", "codes"]) {
         return Some(MetricRole::CodebookUsage);
     }
     if has("perplexity") && words.len() == 1 {
@@ -158,7 +176,7 @@ fn loss_role(words: &[String], held_out: bool) -> Option<MetricRole> {
     if has("entropy") {
         return Some(MetricRole::Entropy);
     }
-    if has_any(&["value", "vf", "critic"]) {
+    if has_any(&["value", "vf", "critic", "qf", "qf1", "qf2", "q", "td"]) {
         return Some(MetricRole::ValueLoss);
     }
     if has_any(&["kl", "kld", "kldiv"]) {
@@ -188,6 +206,28 @@ fn is_loss_scale(words: &[String]) -> bool {
     has("lossscale") || (has("scale") && (has("loss") || has("scaler") || has("grad")))
 }
 
+/// Words that mark a reward-like metric as an independent measure of the policy (held-out
+/// episodes, a gold reward model, human or judge ratings, a win or success rate) rather than
+/// the reward it is trained on.
+const INDEPENDENT_WORDS: &[&str] = &[
+    "true", "gold", "oracle", "human", "judge", "win", "winrate", "success", "real", "task",
+];
+
+/// Whether the metric `tag` measures the policy independently of its training reward: see
+/// [`INDEPENDENT_WORDS`] and the held-out words (`eval/mean_reward`).
+pub(crate) fn is_independent_measure(tag: &str) -> bool {
+    words(tag)
+        .iter()
+        .any(|w| INDEPENDENT_WORDS.contains(&w.as_str()) || HELD_OUT_WORDS.contains(&w.as_str()))
+}
+
+/// A reward model's score in RLHF logs: TRL's `ppo/mean_scores`, `objective/scores`,
+/// `env/score`. A bare `score` (`f1_score`, `bleu_score`) is not a reward.
+fn is_rl_score(words: &[String]) -> bool {
+    let has_any = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    has_any(&["score", "scores"]) && has_any(&["ppo", "objective", "env", "rm", "rlhf"])
+}
+
 /// `<things> per <second>` or `<things>/<second>`: a rate, not a duration.
 fn is_rate_per_second(words: &[String]) -> bool {
     words.windows(2).any(|pair| {
@@ -202,7 +242,7 @@ fn is_rate_per_second(words: &[String]) -> bool {
 }
 
 /// Lowercase words of a metric name, split at punctuation, whitespace and camelCase humps.
-fn words(tag: &str) -> Vec<String> {
+pub(crate) fn words(tag: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut previous_lower = false;
@@ -332,6 +372,17 @@ mod tests {
             ("train/actor_loss", None),
             ("train/critic_loss", Some(ValueLoss)),
             ("train/ent_coef_loss", None),
+            ("train/qf1_loss", Some(ValueLoss)),
+            ("td_loss", Some(ValueLoss)),
+            ("ppo/mean_scores", Some(Reward)),
+            ("objective/scores", Some(Reward)),
+            ("env/reward_mean", Some(Reward)),
+            ("objective/kl", Some(Kl)),
+            ("gold_reward", Some(Reward)),
+            ("eval/win_rate", Some(Reward)),
+            ("eval/success_rate", Some(Reward)),
+            ("f1_score", None),
+            ("bleu_score", None),
             ("train/clip_range", None),
             ("train/n_updates", None),
             ("time/total_timesteps", None),
@@ -352,6 +403,18 @@ mod tests {
             ("perplexity", Some(CodebookUsage)),
             ("codebook_usage", Some(CodebookUsage)),
             ("kl_loss", Some(Kl)),
+            ("errD", Some(DLoss)),
+            ("errG", Some(GLoss)),
+            ("Loss_D", Some(DLoss)),
+            ("loss_disc", Some(DLoss)),
+            ("gen_loss", Some(GLoss)),
+            ("vq/perplexity", Some(CodebookUsage)),
+            ("quantizer/perplexity", Some(CodebookUsage)),
+            ("codebook_perplexity", Some(CodebookUsage)),
+            ("active_codes", Some(CodebookUsage)),
+            ("code_utilization", Some(CodebookUsage)),
+            ("train/perplexity", None),
+            ("error_rate", None),
             ("eval/perplexité", None),
             ("eval_perplexity", None),
         ]);
@@ -375,6 +438,15 @@ mod tests {
             ("memory", Some(Memory)),
             ("mem_allocated", Some(Memory)),
             ("gpu/max_memory_allocated", Some(Memory)),
+            ("memory/allocated_gb", Some(Memory)),
+            ("iter_time", Some(StepTime)),
+            ("perf/step_time_ms", Some(StepTime)),
+            ("samples/sec", Some(Throughput)),
+            ("tokens_per_sec", Some(Throughput)),
+            ("mfu", Some(Throughput)),
+            ("dead_fraction", Some(DeadFraction)),
+            ("dormant_ratio", Some(DeadFraction)),
+            ("frac_dead_relu", Some(DeadFraction)),
         ]);
     }
 
@@ -389,6 +461,27 @@ mod tests {
             ("", None),
             ("///", None),
         ]);
+    }
+
+    #[test]
+    fn independent_measures_of_a_policy() {
+        for tag in [
+            "eval/mean_reward",
+            "gold_reward",
+            "eval/win_rate",
+            "true_return",
+            "success_rate",
+        ] {
+            assert!(is_independent_measure(tag), "{tag}");
+        }
+        for tag in [
+            "reward",
+            "rollout/ep_rew_mean",
+            "ppo/mean_scores",
+            "objective/rlhf_reward",
+        ] {
+            assert!(!is_independent_measure(tag), "{tag}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use fmr_core::{Point, Run, Symptom};
-use fmr_detect::detect;
+use fmr_detect::{compare_runs, conflicts_with_runs, detect};
 
 const TAGS: &[&str] = &[
     "train/loss",
@@ -17,6 +17,20 @@ const TAGS: &[&str] = &[
     "accuracy",
     "val_accuracy",
     "unknown_metric",
+    "Loss_D",
+    "Loss_G",
+    "vq/perplexity",
+    "codebook_usage",
+    "objective/kl",
+    "train/approx_kl",
+    "rollout/ep_rew_mean",
+    "eval/win_rate",
+    "train/value_loss",
+    "train/explained_variance",
+    "dead_fraction",
+    "samples_per_second",
+    "perf/step_time_ms",
+    "memory/allocated_gb",
 ];
 
 fn point(step: i64, value: f64) -> Point {
@@ -106,11 +120,21 @@ fn tiny_and_degenerate_series_do_not_panic() {
             .collect(),
     ];
     for (n, case) in cases.iter().enumerate() {
-        let symptoms = detect(&run_with(case));
+        let run = run_with(case);
+        let symptoms = detect(&run);
         for s in &symptoms {
             assert!((0.0..=1.0).contains(&s.confidence), "case {n}: {s:?}");
             assert!(s.numbers.values().all(|v| v.is_finite()), "case {n}: {s:?}");
         }
+        // Comparing and cross-checking degenerate runs must not panic either, and a comparison
+        // must survive a JSON round trip (a NaN would be written as null and not read back).
+        let other = run_with(&cases[(n + 1) % cases.len()]);
+        let comparison = compare_runs(&run, &other);
+        let json = serde_json::to_string(&comparison).unwrap_or_default();
+        let back: Result<fmr_detect::RunComparison, _> = serde_json::from_str(&json);
+        assert!(back.is_ok(), "case {n}: {json}");
+        let _ = comparison.summary();
+        let _ = conflicts_with_runs(&symptoms, &symptoms, &[run, other]);
     }
 }
 

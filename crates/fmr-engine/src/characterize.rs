@@ -14,10 +14,16 @@ use crate::text;
 /// Builds the characterization from the runs read, the symptoms detected in
 /// them and the user's own words.
 pub fn characterize(inputs: &Inputs, runs: &[Run], detected: Vec<Symptom>) -> Characterization {
+    let described = inputs
+        .symptom
+        .as_deref()
+        .map(|w| text::symptoms_from_text(w, "symptom description"))
+        .unwrap_or_default();
+    let conflicts = fmr_detect::conflicts_with_runs(&described, &detected, runs);
     let mut symptoms = detected;
     symptoms.extend(event_symptoms(runs));
-    if let Some(words) = &inputs.symptom {
-        for s in text::symptoms_from_text(words, "symptom description") {
+    {
+        for s in described {
             // A detector's measured symptom beats the same kind said in words.
             if !symptoms
                 .iter()
@@ -47,6 +53,7 @@ pub fn characterize(inputs: &Inputs, runs: &[Run], detected: Vec<Symptom>) -> Ch
         tried,
         environment,
         gaps: Vec::new(),
+        conflicts,
     };
     c.gaps = gaps(&c, runs);
     c

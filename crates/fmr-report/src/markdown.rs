@@ -66,6 +66,9 @@ pub fn render_markdown(r: &Report) -> String {
     for t in &c.tried {
         let _ = writeln!(out, "- **Tried:** {} ({:?})", t.text, t.outcome);
     }
+    for conflict in &c.conflicts {
+        let _ = writeln!(out, "- **Conflict:** {conflict}");
+    }
     for ch in &c.changes {
         let _ = writeln!(out, "- **Changed:** {ch}");
     }

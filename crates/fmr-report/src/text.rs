@@ -92,6 +92,9 @@ pub fn render_text_styled(r: &Report, st: TextStyle) -> String {
     for t in &c.tried {
         let _ = writeln!(out, "  tried: {} ({:?})", t.text, t.outcome);
     }
+    for conflict in &c.conflicts {
+        let _ = writeln!(out, "  {} {conflict}", st.warn("conflict:"));
+    }
     let _ = writeln!(out, "  environment: {}", environment_line(r));
 
     let _ = writeln!(out, "\n{}", st.heading("HYPOTHESES"));

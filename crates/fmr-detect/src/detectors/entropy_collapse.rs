@@ -3,6 +3,7 @@ use fmr_core::{MetricRole, Symptom, SymptomKind};
 use crate::detector::{Detector, DetectorInput, MetricSeries, SymptomDraft};
 use crate::detectors::shape::{start_level, tail_level, uniform_classes};
 use crate::human;
+use crate::stats::onset::ratio_onset_step;
 use crate::stats::smooth::trend;
 
 /// ## What it detects
@@ -20,14 +21,17 @@ use crate::stats::smooth::trend;
 ///
 /// ## Signature
 /// Collapse: the level over the last 10% is at most 10% of the starting level (median of the
-/// first 5 points); the onset is where the smoothed entropy first falls below 25% of the start.
+/// first 5 points); the onset is the first change point (PELT, on the log of the block medians)
+/// from which the entropy stays on its way down, and the smoothed entropy's first step below 25%
+/// of the start is reported beside it.
 /// Stuck high: with at least 20 points, the final level stays between 90% and 105% of the
 /// start. A start near `ln A` is named as a uniform choice among `A` actions. Only positive
 /// starting entropies are judged (a continuous policy's entropy can be negative).
 ///
 /// ## Evidence reported
-/// `initial`, `final`, `fraction` (final over initial), `onset_step` and `onset_progress`
-/// (share of the run) for a collapse, `actions` when the start matches `ln A`.
+/// `initial`, `final`, `fraction` (final over initial), `onset_step`, `quarter_step` and
+/// `quarter_progress` (share of the run at the quarter crossing) for a collapse, `actions` when
+/// the start matches `ln A`.
 ///
 /// ## Parameters
 /// At least 10 finite points (20 for stuck high); collapsed at ≤ 10%; onset at 25%; an early
@@ -42,6 +46,9 @@ const MIN_POINTS_STUCK: usize = 20;
 const END_FRACTION: f64 = 0.1;
 const COLLAPSED: f64 = 0.1;
 const COLLAPSE_ONSET: f64 = 0.25;
+/// The onset is the first change point after which the log of the entropy has moved at least
+/// this share of the way to its final level.
+const ONSET_FRACTION: f64 = 0.1;
 const EARLY_PROGRESS: f64 = 0.5;
 const STUCK_LOW: f64 = 0.9;
 const STUCK_HIGH: f64 = 1.05;
@@ -94,20 +101,34 @@ impl EntropyCollapse {
         });
 
         if fraction <= COLLAPSED {
-            let smooth = trend(&curve.steps, &values).blocks;
-            let onset = smooth
+            let shape = trend(&curve.steps, &values);
+            let smooth = &shape.blocks;
+            let quarter = smooth
                 .values
                 .iter()
                 .position(|&v| v <= COLLAPSE_ONSET * initial)
                 .unwrap_or(0);
-            let onset_step = smooth.start_steps[onset];
-            let progress = curve.progress(onset_step);
+            let quarter_step = smooth.start_steps[quarter];
+            // The fall starts where the entropy leaves its starting level (PELT), which is at or
+            // before it crosses a quarter of it.
+            let onset_step = ratio_onset_step(&shape, 0, ONSET_FRACTION)
+                .filter(|&step| step <= quarter_step)
+                .unwrap_or(quarter_step);
+            let progress = curve.progress(quarter_step);
+            let leaves = if onset_step <= first_step {
+                "it falls from the first step".to_owned()
+            } else {
+                format!(
+                    "it leaves its starting level at step {}",
+                    human::step(onset_step)
+                )
+            };
             let statement = format!(
-                "{name} collapses from {}{uniform_text} to {} ({} of its start); it falls below a quarter of its start at step {}, {} into the run",
+                "{name} collapses from {}{uniform_text} to {} ({} of its start); {leaves} and drops below a quarter of its start at step {}, {} into the run",
                 human::value(initial),
                 human::value(end),
                 human::percent(fraction),
-                human::step(onset_step),
+                human::step(quarter_step),
                 human::percent(progress)
             );
             let confidence = 0.6
@@ -128,7 +149,8 @@ impl EntropyCollapse {
                 .number("final", end)
                 .number("fraction", fraction)
                 .number("onset_step", onset_step as f64)
-                .number("onset_progress", progress)
+                .number("quarter_step", quarter_step as f64)
+                .number("quarter_progress", progress)
                 .number("actions", uniform.map_or(f64::NAN, |(a, _)| f64::from(a)))
                 .finish(statement, confidence),
             );

@@ -3,8 +3,9 @@ use fmr_core::{MetricRole, Symptom, SymptomKind};
 use crate::detector::{Detector, DetectorInput, MetricSeries, SymptomDraft};
 use crate::detectors::shape::{start_level, tail_level};
 use crate::human;
+use crate::stats::onset::ratio_onset_step;
 use crate::stats::robust::{argmax, median};
-use crate::stats::smooth::{Blocks, trend};
+use crate::stats::smooth::{Trend, trend};
 
 /// ## What it detects
 /// A gradient norm that grows by orders of magnitude over its early level (explosion), or
@@ -25,8 +26,9 @@ use crate::stats::smooth::{Blocks, trend};
 ///
 /// ## Evidence reported
 /// `early` (median of the first 10% of block medians), `peak`, `peak_step`, `late`,
-/// `orders` (log10 of the change), `onset_step` (first passing 10× or 1/10 of the early
-/// level), and for vanishing `loss_start`, `loss_end`.
+/// `orders` (log10 of the change), `onset_step` (the first change point, by PELT on the log of
+/// the block medians, from which the norm stays on its way up or down), `ten_x_step` (first
+/// passing 10× the early level, for an explosion), and for vanishing `loss_start`, `loss_end`.
 ///
 /// ## Parameters
 /// At least 20 finite points; explosion at ×100; vanishing at ×1/100 (×1/1,000 with no loss);
@@ -41,6 +43,9 @@ const MIN_POINTS: usize = 20;
 const EDGE_FRACTION: f64 = 0.1;
 const EXPLOSION_RATIO: f64 = 100.0;
 const ONSET_RATIO: f64 = 10.0;
+/// The onset is the first change point after which the log of the norm has moved at least
+/// this share of the way to its final level.
+const ONSET_FRACTION: f64 = 0.1;
 const VANISHING_RATIO: f64 = 1e-2;
 const VANISHING_RATIO_WITHOUT_LOSS: f64 = 1e-3;
 /// A loss that kept more than this fraction of its initial value has not converged.
@@ -54,6 +59,7 @@ pub(crate) struct Explosion {
     pub(crate) peak: f64,
     pub(crate) peak_step: i64,
     pub(crate) onset_step: i64,
+    pub(crate) ten_x_step: i64,
 }
 
 /// The explosion in `series`, if its smoothed level rose [`EXPLOSION_RATIO`]× over its early
@@ -63,27 +69,33 @@ pub(crate) fn explosion(series: &MetricSeries<'_>) -> Option<Explosion> {
     if shape.early <= ZERO_NORM {
         return None;
     }
-    let peak_index = argmax(&shape.blocks.values)?;
-    let peak = shape.blocks.values[peak_index];
+    let blocks = &shape.trend.blocks;
+    let peak_index = argmax(&blocks.values)?;
+    let peak = blocks.values[peak_index];
     if peak < shape.early * EXPLOSION_RATIO {
         return None;
     }
-    let onset = shape
-        .blocks
+    let ten_x = blocks
         .values
         .iter()
         .position(|&v| v >= shape.early * ONSET_RATIO)
         .unwrap_or(peak_index);
+    let ten_x_step = blocks.start_steps[ten_x];
+    // The growth starts where the norm leaves its early level, which is before it is 10× it.
+    let onset_step = ratio_onset_step(&shape.trend, 0, ONSET_FRACTION)
+        .filter(|&step| step <= ten_x_step)
+        .unwrap_or(ten_x_step);
     Some(Explosion {
         early: shape.early,
         peak,
-        peak_step: shape.blocks.start_steps[peak_index],
-        onset_step: shape.blocks.start_steps[onset],
+        peak_step: blocks.start_steps[peak_index],
+        onset_step,
+        ten_x_step,
     })
 }
 
 struct Shape {
-    blocks: Blocks,
+    trend: Trend,
     early: f64,
     late: f64,
 }
@@ -93,15 +105,12 @@ impl Shape {
         if series.finite.len() < MIN_POINTS {
             return None;
         }
-        let blocks = trend(&series.finite.steps, &series.finite.values).blocks;
+        let trend = trend(&series.finite.steps, &series.finite.values);
+        let blocks = &trend.blocks;
         let edge = ((blocks.len() as f64 * EDGE_FRACTION).ceil() as usize).clamp(1, blocks.len());
         let early = median(&blocks.values[..edge])?;
         let late = median(&blocks.values[blocks.len() - edge..])?;
-        Some(Self {
-            blocks,
-            early,
-            late,
-        })
+        Some(Self { trend, early, late })
     }
 }
 
@@ -134,13 +143,14 @@ impl GradExplosion {
     ) -> Symptom {
         let orders = (found.peak / found.early).log10();
         let statement = format!(
-            "{} grows by {} orders of magnitude, from {} early on to {} at step {}; it first passes 10× its early level at step {}",
+            "{} grows by {} orders of magnitude, from {} early on to {} at step {}; it leaves its early level at step {} and first passes 10× it at step {}",
             series.tag,
             human::value(orders),
             human::value(found.early),
             human::value(found.peak),
             human::step(found.peak_step),
-            human::step(found.onset_step)
+            human::step(found.onset_step),
+            human::step(found.ten_x_step)
         );
         let last_step = series.finite.last_step().unwrap_or(found.peak_step);
         SymptomDraft::new(
@@ -154,6 +164,7 @@ impl GradExplosion {
         .number("peak", found.peak)
         .number("peak_step", found.peak_step as f64)
         .number("onset_step", found.onset_step as f64)
+        .number("ten_x_step", found.ten_x_step as f64)
         .number("orders", orders)
         .finish(statement, 0.6 + 0.1 * (orders - 2.0))
     }
@@ -166,7 +177,13 @@ impl GradExplosion {
         let shape = Shape::of(series)?;
         let first_step = series.finite.first_step()?;
         let last_step = series.finite.last_step()?;
-        if shape.blocks.values.iter().all(|&v| v.abs() <= ZERO_NORM) {
+        if shape
+            .trend
+            .blocks
+            .values
+            .iter()
+            .all(|&v| v.abs() <= ZERO_NORM)
+        {
             let statement = format!(
                 "{} is 0 at every step from {} to {}: no gradient reaches the parameters",
                 series.tag,
@@ -218,12 +235,15 @@ impl GradExplosion {
             }
             None => return None,
         };
-        let onset = shape
-            .blocks
+        let blocks = &shape.trend.blocks;
+        let tenth = blocks
             .values
             .iter()
             .position(|&v| v <= shape.early / ONSET_RATIO)?;
-        let onset_step = shape.blocks.start_steps[onset];
+        let tenth_step = blocks.start_steps[tenth];
+        let onset_step = ratio_onset_step(&shape.trend, 0, ONSET_FRACTION)
+            .filter(|&step| step <= tenth_step)
+            .unwrap_or(tenth_step);
         let orders = -ratio.max(f64::MIN_POSITIVE).log10();
         let statement = format!(
             "{} shrinks by {} orders of magnitude, from {} early on to {} at the end of the run{loss_clause}",

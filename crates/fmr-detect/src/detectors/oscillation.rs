@@ -234,6 +234,11 @@ fn repeats(acf: &[f64], lag: f64, n: usize) -> bool {
 
 /// Where the swing starts: the first segment (by change points in the residual's magnitude)
 /// from which every later segment swings at least half as much as the widest one.
+///
+/// Binary segmentation, not PELT: the magnitude of a periodic residual repeats within every
+/// cycle, and an exact segmentation cuts it at cycle boundaries (segment means then differ by
+/// where each cut falls in the cycle); a few greedy splits, strongest first, keep only the
+/// change in the swing's size.
 fn swing_onset(residual: &[f64]) -> usize {
     let magnitude: Vec<f64> = residual.iter().map(|r| r.abs()).collect();
     let sigma = robust_sigma(&magnitude).unwrap_or(0.0);

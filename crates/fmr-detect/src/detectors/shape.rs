@@ -18,6 +18,12 @@ pub fn tail_level(values: &[f64], fraction: f64, min_points: usize) -> Option<f6
     median(&values[values.len() - count..])
 }
 
+/// The median of the first `fraction` of `values`, over at least `min_points` of them.
+pub fn head_level(values: &[f64], fraction: f64, min_points: usize) -> Option<f64> {
+    let count = tail_count(values.len(), fraction, min_points);
+    median(&values[..count])
+}
+
 /// How many of `n` points make its last `fraction`, at least `min_points` and at most `n`.
 pub fn tail_count(n: usize, fraction: f64, min_points: usize) -> usize {
     ((n as f64 * fraction).ceil() as usize)
@@ -79,6 +85,8 @@ mod tests {
         assert_eq!(start_level(&values), Some(2.0));
         assert_eq!(tail_level(&values, 0.1, 3), Some(94.5));
         assert_eq!(tail_level(&values[..2], 0.1, 3), Some(0.5));
+        assert_eq!(head_level(&values, 0.1, 3), Some(4.5));
+        assert_eq!(head_level(&[], 0.1, 3), None);
         assert_eq!(start_level(&[]), None);
         assert_eq!(tail_count(0, 0.5, 3), 0);
     }
