@@ -19,7 +19,7 @@ use crate::search::EntryHits;
 const W_SIGNATURE: f64 = 2.5;
 const W_TEXT: f64 = 4.0;
 const W_ENVIRONMENT: f64 = 0.8;
-const W_CODE: f64 = 2.5;
+const W_CODE: f64 = 5.0;
 const W_TRIED_FAILED: f64 = -2.0;
 const W_TRIED_HELPED: f64 = 1.0;
 /// Score of the "none of these" alternative in the softmax.
@@ -44,7 +44,9 @@ pub fn hypothesize(
 
         let sig = signature_match(entry, c, &mut evidence);
         let text = hit.map(EntryHits::text_score).unwrap_or(0.0);
-        if sig <= 0.0 && text <= 0.0 {
+        // A code finding makes a candidate on its own: the auditor saw the bug.
+        let code = code_support(entry, findings, &mut evidence);
+        if sig <= 0.0 && text <= 0.0 && code <= 0.0 {
             continue;
         }
         if sig > 0.0 {
@@ -104,7 +106,6 @@ pub fn hypothesize(
             });
         }
 
-        let code = code_support(entry, findings, &mut evidence);
         if code > 0.0 {
             terms.push(term(
                 "code",
