@@ -97,6 +97,32 @@ enum Command {
         after_help = "Example (an MCP client configuration):\n  {\"command\": \"fmr\", \"args\": [\"mcp\"]}"
     )]
     Mcp,
+    /// Follow a live run; when a failure appears, investigate on its own and write the report.
+    #[command(
+        after_help = "Examples:\n  fmr watch runs/exp42 --code src/\n  fmr watch runs/exp42 --every 30 --exec 'notify-send fmr \"$FMR_ALERT\"'"
+    )]
+    Watch {
+        /// The run directory being written.
+        logdir: PathBuf,
+        /// The training code, for the investigation.
+        #[arg(long)]
+        code: Option<PathBuf>,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 10.0)]
+        every: f64,
+        /// Where alert reports go (default: LOGDIR/fmr-alerts).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A shell command to run on each alert ($FMR_REPORT and $FMR_ALERT are set).
+        #[arg(long)]
+        exec: Option<String>,
+        /// Stop after the first alert.
+        #[arg(long)]
+        exit_on_alert: bool,
+        /// Stop after this many polls (0 = never).
+        #[arg(long, default_value_t = 0)]
+        max_polls: u64,
+    },
     /// Two runs side by side: where they part, by how much, and what changed in their config.
     #[command(after_help = "Example:\n  fmr diff runs/baseline runs/new-lr")]
     Diff {
@@ -364,6 +390,27 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Eval(args) => eval(args, g),
         Command::Cache { command } => cache(command),
         Command::Diff { good, bad, format } => diff(&good, &bad, format),
+        Command::Watch {
+            logdir,
+            code,
+            every,
+            out,
+            exec,
+            exit_on_alert,
+            max_polls,
+        } => {
+            let out = out.unwrap_or_else(|| logdir.join("fmr-alerts"));
+            crate::watch::watch(&crate::watch::WatchOptions {
+                logdir,
+                code,
+                every: std::time::Duration::from_secs_f64(every.max(0.05)),
+                out,
+                exec,
+                exit_on_alert,
+                max_polls,
+                quiet: g.quiet,
+            })
+        }
         Command::Case { command } => case(command, g),
         Command::Tried {
             case,

@@ -6,6 +6,7 @@
 
 mod cmd;
 mod output;
+mod watch;
 
 use std::process::ExitCode;
 

@@ -10,8 +10,15 @@ fn fmr(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fmr"))
         .args(args)
         .current_dir(root())
+        .env("FMR_DATA_DIR", shared_data_dir())
         .output()
         .expect("fmr runs")
+}
+
+/// Investigations record cases: keep them out of the user's data directory.
+fn shared_data_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
 }
 
 fn root() -> PathBuf {
@@ -576,8 +583,16 @@ fn diff_says_where_two_runs_part_and_what_changed() {
     for side in ["good", "bad"] {
         let run = dir.path().join(side);
         std::fs::create_dir(&run).unwrap();
-        std::fs::copy(fixtures.join(format!("{side}.csv")), run.join("metrics.csv")).unwrap();
-        std::fs::copy(fixtures.join(format!("{side}.config.json")), run.join("config.json")).unwrap();
+        std::fs::copy(
+            fixtures.join(format!("{side}.csv")),
+            run.join("metrics.csv"),
+        )
+        .unwrap();
+        std::fs::copy(
+            fixtures.join(format!("{side}.config.json")),
+            run.join("config.json"),
+        )
+        .unwrap();
     }
     let good = dir.path().join("good");
     let bad = dir.path().join("bad");
@@ -586,7 +601,65 @@ fn diff_says_where_two_runs_part_and_what_changed() {
     let text = stdout(&o);
     assert!(text.contains("parts first"), "{text}");
     assert!(text.contains("optimizer.lr 0.0003 → 0.0012"), "{text}");
-    let j = json(&fmr(&["diff", good.to_str().unwrap(), bad.to_str().unwrap(), "--format", "json"]));
+    let j = json(&fmr(&[
+        "diff",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
     assert!(j["metrics"].is_array());
-    assert_eq!(fmr(&["diff", good.to_str().unwrap(), "no/such/run"]).status.code(), Some(2));
+    assert_eq!(
+        fmr(&["diff", good.to_str().unwrap(), "no/such/run"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn watch_alerts_when_a_live_run_goes_non_finite() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("metrics.csv");
+    let mut rows = String::from("step,train/loss\n");
+    for step in 0..200 {
+        rows.push_str(&format!(
+            "{step},{}\n",
+            2.0 * (-(step as f64) / 80.0).exp() + 0.3
+        ));
+    }
+    std::fs::write(&csv, &rows).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_fmr"))
+        .args([
+            "watch",
+            dir.path().to_str().unwrap(),
+            "--every",
+            "0.1",
+            "--exit-on-alert",
+            "--max-polls",
+            "300",
+        ])
+        .env("FMR_DATA_DIR", shared_data_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The healthy run raises nothing; then the run goes NaN.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    for step in 200..260 {
+        rows.push_str(&format!("{step},nan\n"));
+    }
+    std::fs::write(&csv, &rows).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("fmr alert:") && text.contains("NaN"),
+        "stdout: {text}\nstderr: {}",
+        stderr(&out)
+    );
+    let reports: Vec<_> = std::fs::read_dir(dir.path().join("fmr-alerts"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(reports.len(), 2, "one Markdown and one HTML report");
 }
