@@ -188,7 +188,82 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
             confidence: 0.3,
         });
     }
+    if !out.iter().any(|s| s.kind == SymptomKind::ChanceLevel)
+        && let Some(s) = chance_from_numbers(text, origin_label)
+    {
+        out.push(s);
+    }
     out
+}
+
+/// "10 classes … accuracy 10%" or "loss stuck at 2.30 on a 10-class problem":
+/// numbers at chance level for the stated number of classes (binary when the
+/// text says so). Accuracy within 3 points of 1/C, or a loss within 2% of ln C.
+fn chance_from_numbers(text: &str, origin_label: &str) -> Option<Symptom> {
+    static CLASSES: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(\d{1,4})[ -]?(?:classes|class\b|way\b|categories|labels|digits? classes)|\b(binary|two-class)\b|\b(digits|mnist|cifar-?10)\b")
+            .expect("valid regex")
+    });
+    static ACCURACY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)acc\w*[^0-9%.]{0,25}(\d{1,2}(?:\.\d+)?) ?%|(\d{1,2}(?:\.\d+)?) ?% (?:\w+ )?acc",
+        )
+        .expect("valid regex")
+    });
+    static LOSS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)loss[^0-9]{0,30}(\d\.\d{1,4})").expect("valid regex"));
+    let caps = CLASSES.captures(text)?;
+    let classes: f64 = match (caps.get(1), caps.get(2), caps.get(3)) {
+        (Some(n), _, _) => n.as_str().parse().ok()?,
+        (_, Some(_), _) => 2.0,
+        _ => 10.0,
+    };
+    if classes < 2.0 {
+        return None;
+    }
+    let mut numbers = BTreeMap::from([("classes".to_string(), classes)]);
+    let chance_acc = 100.0 / classes;
+    let by_accuracy = ACCURACY.captures_iter(text).find_map(|c| {
+        let v: f64 = c.get(1).or(c.get(2))?.as_str().parse().ok()?;
+        ((v - chance_acc).abs() <= 3.0).then_some(v)
+    });
+    let by_loss = LOSS.captures_iter(text).find_map(|c| {
+        let v: f64 = c[1].parse().ok()?;
+        ((v - classes.ln()).abs() <= 0.02 * classes.ln()).then_some(v)
+    });
+    let statement = match (by_accuracy, by_loss) {
+        (Some(a), _) => {
+            numbers.insert("accuracy_percent".into(), a);
+            format!(
+                "the {origin_label} gives accuracy {a}% with {classes} classes: chance is {chance_acc:.1}%"
+            )
+        }
+        (None, Some(l)) => {
+            numbers.insert("loss".into(), l);
+            format!(
+                "the {origin_label} gives a loss of {l} with {classes} classes: ln {classes} = {:.3}, the loss of a uniform guess",
+                classes.ln()
+            )
+        }
+        (None, None) => return None,
+    };
+    Some(Symptom {
+        code: "U100".into(),
+        kind: SymptomKind::ChanceLevel,
+        run: None,
+        metric: None,
+        role: Some(if by_accuracy.is_some() {
+            MetricRole::ValAccuracy
+        } else {
+            MetricRole::TrainLoss
+        }),
+        window: None,
+        numbers,
+        statement,
+        origin: Origin::UserText,
+        // Numbers are firmer than words.
+        confidence: 0.6,
+    })
 }
 
 /// The metric a phrase is about, from the words around it ("loss becomes NaN",
@@ -537,6 +612,25 @@ mod tests {
             model_from_text("training a VQ-VAE on audio"),
             Some("vq-vae")
         );
+    }
+
+    #[test]
+    fn recognises_chance_level_from_numbers() {
+        assert!(
+            kinds("Loss is stuck at about 2.30 for all 10 epochs on 10 classes")
+                .contains(&SymptomKind::ChanceLevel)
+        );
+        assert!(
+            kinds("eval accuracy is 20% on a 5-class problem").contains(&SymptomKind::ChanceLevel)
+        );
+        assert!(
+            kinds("binary classifier, accuracy 50% on validation")
+                .contains(&SymptomKind::ChanceLevel)
+        );
+        assert!(
+            !kinds("eval accuracy is 85% on a 5-class problem").contains(&SymptomKind::ChanceLevel)
+        );
+        assert!(!kinds("loss 1.2 on 10 classes").contains(&SymptomKind::ChanceLevel));
     }
 
     #[test]
