@@ -1,15 +1,19 @@
 //! Reads the paths given on the command line and prints what was found:
 //! `cargo run -p fmr-ingest --example summarize -- path/to/logs`.
-//! With `--csv`, prints every point instead (`fmr metrics --format csv`).
+//! With `--csv`, prints every point instead (`fmr metrics --format csv`);
+//! with `--config`, every config entry too.
 
 use std::path::PathBuf;
 
 fn main() -> std::io::Result<()> {
     let mut as_csv = false;
+    let mut show_config = false;
     let mut paths = Vec::new();
     for arg in std::env::args().skip(1) {
         if arg == "--csv" {
             as_csv = true;
+        } else if arg == "--config" {
+            show_config = true;
         } else {
             paths.push(PathBuf::from(arg));
         }
@@ -38,7 +42,11 @@ fn main() -> std::io::Result<()> {
                 event.file, event.line, event.kind, event.text
             );
         }
-        if !run.config.is_empty() {
+        if show_config {
+            for (key, value) in &run.config {
+                println!("  config {key} = {value}");
+            }
+        } else if !run.config.is_empty() {
             println!("  config: {} keys", run.config.len());
         }
     }

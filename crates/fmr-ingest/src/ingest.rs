@@ -8,9 +8,11 @@ use std::path::{Component, Path, PathBuf};
 
 use fmr_core::{InputProblem, Run, Series};
 
+use rayon::prelude::*;
+
 use crate::json;
 use crate::registry::SOURCES;
-use crate::source::{SNIFF_BYTES, Source};
+use crate::source::{ReadOutcome, SNIFF_BYTES, Source};
 use crate::text_util::{extension, file_name};
 use crate::walk::{self, Candidate, problem};
 
@@ -30,8 +32,7 @@ const LOG_EXTENSIONS: &[&str] = &[
     "csv", "json", "jsonl", "ndjson", "log", "txt", "yaml", "yml",
 ];
 
-const UNRECOGNISED: &str =
-    "format not recognised (not CSV, JSON lines, trainer_state.json or a text log)";
+const UNRECOGNISED: &str = "format not recognised (not CSV, JSON lines, trainer_state.json, TensorBoard events, W&B, MLflow or a text log)";
 
 /// A file with more problems than this reports the first ones and a count.
 const MAX_PROBLEMS_PER_FILE: usize = 20;
@@ -39,20 +40,24 @@ const MAX_PROBLEMS_PER_FILE: usize = 20;
 /// Reads training logs under `paths` (files, or directories walked
 /// recursively) into runs, one per folder. Never panics on bad input; every
 /// unusable input is an entry of [`Ingested::problems`].
+///
+/// Files are sniffed and read in parallel (rayon); runs are then assembled
+/// in a fixed order, so the result does not depend on thread timing.
 pub fn ingest(paths: &[PathBuf]) -> Ingested {
     let mut problems = Vec::new();
     let candidates = walk::collect(paths, &mut problems);
+    let examined: Vec<Examined> = candidates.into_par_iter().map(examine).collect();
 
-    let mut groups: BTreeMap<PathBuf, Vec<Candidate>> = BTreeMap::new();
-    for candidate in candidates {
+    let mut groups: BTreeMap<PathBuf, Vec<Examined>> = BTreeMap::new();
+    for file in examined {
         groups
-            .entry(candidate.group.clone())
+            .entry(file.candidate.group.clone())
             .or_default()
-            .push(candidate);
+            .push(file);
     }
     let mut drafts: Vec<Draft> = groups
         .into_iter()
-        .filter_map(|(folder, files)| read_group(folder, files, &mut problems))
+        .filter_map(|(folder, files)| assemble(folder, files, &mut problems))
         .collect();
 
     name_runs(&mut drafts);
@@ -76,24 +81,101 @@ struct Draft {
     folder: PathBuf,
     /// The run is one file the user named directly.
     lone_file: Option<PathBuf>,
+    /// The name the run's own files give it (an MLflow run name).
+    own_name: Option<String>,
 }
 
-fn read_group(
+/// One candidate file after sniffing and, when recognised, reading.
+struct Examined {
+    candidate: Candidate,
+    verdict: Verdict,
+}
+
+enum Verdict {
+    /// Not usable, with the reason.
+    Problem(String),
+    /// Not a log, and not worth a word (an image met while walking).
+    Passed,
+    /// Recognised by `SOURCES[rank]` and read.
+    Read {
+        rank: usize,
+        result: Result<(Run, ReadOutcome), String>,
+    },
+}
+
+fn examine(candidate: Candidate) -> Examined {
+    let verdict = sniff_and_read(&candidate);
+    Examined { candidate, verdict }
+}
+
+fn sniff_and_read(candidate: &Candidate) -> Verdict {
+    let head = match read_head(&candidate.path) {
+        Ok(head) => head,
+        Err(error) => return Verdict::Problem(format!("cannot read: {error}")),
+    };
+    if head.is_empty() {
+        return Verdict::Problem("empty file".into());
+    }
+    if head.len() < SNIFF_BYTES && head.iter().all(u8::is_ascii_whitespace) {
+        return Verdict::Problem("empty file (only whitespace)".into());
+    }
+    let Some(rank) = SOURCES
+        .iter()
+        .position(|source| source.sniff(&candidate.path, &head))
+    else {
+        return match unrecognised(candidate) {
+            Some(reason) => Verdict::Problem(reason),
+            None => Verdict::Passed,
+        };
+    };
+    let mut part = Run::default();
+    let result = SOURCES[rank]
+        .read_path(&candidate.path, &mut part)
+        .map(|outcome| (part, outcome));
+    Verdict::Read { rank, result }
+}
+
+fn assemble(
     folder: PathBuf,
-    files: Vec<Candidate>,
+    files: Vec<Examined>,
     problems: &mut Vec<InputProblem>,
 ) -> Option<Draft> {
-    let recognised = recognise(files, problems);
+    let mut recognised = Vec::new();
+    for file in files {
+        match file.verdict {
+            Verdict::Problem(reason) => problems.push(problem(&file.candidate.path, reason)),
+            Verdict::Passed => {}
+            Verdict::Read { rank, result } => recognised.push((rank, file.candidate, result)),
+        }
+    }
+    // Registry order, so that the most precise copy of a metric is merged first.
+    recognised.sort_by(|(ra, a, _), (rb, b, _)| ra.cmp(rb).then_with(|| a.path.cmp(&b.path)));
     let lone_file = match recognised.as_slice() {
-        [(_, only)] if only.explicit => Some(only.path.clone()),
+        [(_, only, _)] if only.explicit => Some(only.path.clone()),
         _ => None,
     };
+
     let mut run = Run::default();
     let mut has_logs = false;
-    for (source, candidate) in recognised {
-        let Some((part, flavor)) = read_file(source, &candidate.path, problems) else {
-            continue;
+    let mut own_name = None;
+    let mut pending: Vec<(PathBuf, Run)> = Vec::new();
+    let mut pending_rank = None;
+    for (rank, candidate, result) in recognised {
+        let source = SOURCES[rank];
+        if pending_rank != Some(rank) {
+            if let Some(previous) = pending_rank {
+                merge_joined(&mut run, SOURCES[previous], std::mem::take(&mut pending));
+            }
+            pending_rank = Some(rank);
+        }
+        let (part, outcome) = match result {
+            Ok(read) => read,
+            Err(reason) => {
+                problems.push(problem(&candidate.path, reason));
+                continue;
+            }
         };
+        report_capped(&candidate.path, outcome.problems, problems);
         let found_something =
             !part.series.is_empty() || !part.events.is_empty() || !part.config.is_empty();
         let is_config = source.name() == "config";
@@ -104,7 +186,7 @@ fn read_group(
         if counts {
             // Settings alone do not make a run, unless the user named the file.
             has_logs |= !is_config || candidate.explicit;
-            let format = match flavor {
+            let format = match outcome.flavor {
                 Some(flavor) => format!("{}:{flavor}", source.name()),
                 None => source.name().to_string(),
             };
@@ -112,7 +194,13 @@ fn read_group(
                 run.formats.push(format);
             }
         }
-        merge(&mut run, part, &candidate.path);
+        if own_name.is_none() {
+            own_name = outcome.run_name;
+        }
+        pending.push((candidate.path, part));
+    }
+    if let Some(rank) = pending_rank {
+        merge_joined(&mut run, SOURCES[rank], pending);
     }
     if !has_logs {
         return None;
@@ -125,70 +213,18 @@ fn read_group(
         run,
         folder,
         lone_file,
+        own_name,
     })
 }
 
-/// Matches each file to the first source that recognises it, reporting the
-/// files none does; returns them in registry order, so that the most precise
-/// copy of a metric is read first.
-fn recognise(
-    files: Vec<Candidate>,
-    problems: &mut Vec<InputProblem>,
-) -> Vec<(&'static dyn Source, Candidate)> {
-    let mut recognised: Vec<(usize, Candidate)> = Vec::new();
-    for candidate in files {
-        let head = match read_head(&candidate.path) {
-            Ok(head) => head,
-            Err(error) => {
-                problems.push(problem(&candidate.path, format!("cannot read: {error}")));
-                continue;
-            }
-        };
-        if head.is_empty() {
-            problems.push(problem(&candidate.path, "empty file"));
-        } else if head.len() < SNIFF_BYTES && head.iter().all(u8::is_ascii_whitespace) {
-            problems.push(problem(&candidate.path, "empty file (only whitespace)"));
-        } else {
-            match SOURCES
-                .iter()
-                .position(|source| source.sniff(&candidate.path, &head))
-            {
-                Some(rank) => recognised.push((rank, candidate)),
-                None => report_unrecognised(&candidate, problems),
-            }
-        }
+/// Lets the source join its files (event files of a restarted run), then
+/// merges what it returns into the run.
+fn merge_joined(run: &mut Run, source: &dyn Source, parts: Vec<(PathBuf, Run)>) {
+    if parts.is_empty() {
+        return;
     }
-    recognised.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then_with(|| a.path.cmp(&b.path)));
-    recognised
-        .into_iter()
-        .map(|(rank, candidate)| (SOURCES[rank], candidate))
-        .collect()
-}
-
-/// One file read into a run of its own, with the writer's flavor if known;
-/// `None` (and a problem) when nothing could be read.
-fn read_file(
-    source: &dyn Source,
-    path: &Path,
-    problems: &mut Vec<InputProblem>,
-) -> Option<(Run, Option<&'static str>)> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            problems.push(problem(path, format!("cannot read: {error}")));
-            return None;
-        }
-    };
-    let mut part = Run::default();
-    match source.read(path, &bytes, &mut part) {
-        Ok(outcome) => {
-            report_capped(path, outcome.problems, problems);
-            Some((part, outcome.flavor))
-        }
-        Err(reason) => {
-            problems.push(problem(path, reason));
-            None
-        }
+    for (path, part) in source.join(parts) {
+        merge(run, part, &path);
     }
 }
 
@@ -200,16 +236,17 @@ fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
-fn report_unrecognised(candidate: &Candidate, problems: &mut Vec<InputProblem>) {
+/// Why a file no format recognised is worth reporting, if it is.
+fn unrecognised(candidate: &Candidate) -> Option<String> {
     let ext = extension(&candidate.path);
     if !candidate.explicit && ext == "json" {
         // Run folders hold plenty of JSON that is not a log (tokenizer files,
         // `all_results.json`); only a broken one is worth a word.
-        if let Some(reason) = broken_json(&candidate.path) {
-            problems.push(problem(&candidate.path, reason));
-        }
+        broken_json(&candidate.path)
     } else if candidate.explicit || LOG_EXTENSIONS.contains(&ext.as_str()) {
-        problems.push(problem(&candidate.path, UNRECOGNISED));
+        Some(UNRECOGNISED.to_string())
+    } else {
+        None
     }
 }
 
@@ -336,6 +373,14 @@ fn name_runs(drafts: &mut [Draft]) {
 
 fn name_parts(draft: &Draft) -> Vec<String> {
     let mut parts = normal_components(&draft.folder);
+    if let Some(name) = &draft.own_name {
+        // The run's own name stands for its folder (an MLflow run id).
+        match parts.last_mut() {
+            Some(last) => *last = name.clone(),
+            None => parts.push(name.clone()),
+        }
+        return parts;
+    }
     if parts.is_empty() {
         // `.` or `..`: the name is in the absolute path.
         if let Ok(absolute) = fs::canonicalize(&draft.folder) {
@@ -442,6 +487,7 @@ mod tests {
             run: Run::default(),
             folder: folder.into(),
             lone_file: lone_file.map(PathBuf::from),
+            own_name: None,
         }
     }
 

@@ -6,16 +6,20 @@
 //! `src/sources/`), tried in order on the file's first bytes, and asked to read
 //! the whole file into an empty run. Merging files into a run, dropping
 //! console copies of metrics a structured file already holds, naming runs and
-//! reporting bad input are done once, here, so adding a format (tfevents,
-//! W&B, MLflow) means adding a `Source` and one registry line.
+//! reporting bad input are done once, here, so adding a format means adding
+//! a `Source` and one registry line. Files are sniffed and read in parallel
+//! (rayon); formats whose files grow large (TensorBoard event files, the
+//! W&B log) are read as streams, so memory follows the series kept.
 //!
 //! Bad input never panics and is never silently dropped: each unusable file
 //! or line becomes an [`fmr_core::InputProblem`] with the reason, and what
 //! could be read is kept.
 
 mod export;
+mod fast_hash;
 mod ingest;
 mod json;
+mod protowire;
 pub mod registry;
 mod series_builder;
 mod source;

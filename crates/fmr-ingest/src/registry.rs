@@ -3,7 +3,7 @@
 use crate::Source;
 use crate::sources::{
     config::ConfigFile, csv::CsvTable, hf_trainer_state::HfTrainerState, jsonl::JsonLines,
-    text::TextLog,
+    mlflow::MlflowStore, text::TextLog, tfevents::TfEvents, wandb::WandbRun,
 };
 
 /// Every format fmr reads. Order matters twice:
@@ -15,10 +15,13 @@ use crate::sources::{
 ///   (full float precision) beat a CSV of the same values, and any structured
 ///   file beats console text.
 pub static SOURCES: &[&dyn Source] = &[
+    &MlflowStore,
     &ConfigFile,
     &HfTrainerState,
+    &WandbRun,
     &JsonLines,
     &CsvTable,
+    &TfEvents,
     &TextLog,
 ];
 

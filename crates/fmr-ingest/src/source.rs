@@ -1,6 +1,6 @@
 //! The seam every log format plugs into.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use fmr_core::Run;
 
@@ -30,6 +30,26 @@ pub trait Source: Sync {
     /// Damage that still leaves data (a cut-off last row, one broken line) is
     /// an `Ok` whose [`ReadOutcome::problems`] say what was skipped.
     fn read(&self, path: &Path, bytes: &[u8], run: &mut Run) -> Result<ReadOutcome, String>;
+
+    /// Reads the file at `path` into `run`, as [`Source::read`] does.
+    ///
+    /// The default loads the whole file and calls [`Source::read`]. Formats
+    /// whose files grow large (event files, the W&B log) read them as a
+    /// stream instead, so that memory is bounded by the series kept rather
+    /// than by the file.
+    fn read_path(&self, path: &Path, run: &mut Run) -> Result<ReadOutcome, String> {
+        let bytes = std::fs::read(path).map_err(|error| format!("cannot read: {error}"))?;
+        self.read(path, &bytes, run)
+    }
+
+    /// Combines the runs read from several files of this format in one run
+    /// folder, given in path order. The default keeps them apart: each is
+    /// merged into the run like a file of another format. A format whose
+    /// files are pieces of one log (TensorBoard starts a new event file at
+    /// every restart) joins them here.
+    fn join(&self, parts: Vec<(PathBuf, Run)>) -> Vec<(PathBuf, Run)> {
+        parts
+    }
 }
 
 /// How many leading bytes of a file [`Source::sniff`] sees.
@@ -43,4 +63,7 @@ pub struct ReadOutcome {
     pub flavor: Option<&'static str>,
     /// Problems that did not stop the read; each names the line where it can.
     pub problems: Vec<String>,
+    /// The run's own name, when the file records one (an MLflow run name);
+    /// otherwise the run is named by its folder.
+    pub run_name: Option<String>,
 }

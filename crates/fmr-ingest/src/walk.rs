@@ -39,7 +39,7 @@ pub(crate) fn collect(roots: &[PathBuf], problems: &mut Vec<InputProblem>) -> Ve
                 problems.push(problem(root, "path does not exist"));
             }
             Err(error) => problems.push(problem(root, format!("cannot read: {error}"))),
-            Ok(meta) if meta.is_dir() => walk_dir(root, root, problems, &mut found),
+            Ok(meta) if meta.is_dir() => walk_dir(root, root, false, problems, &mut found),
             Ok(meta) if meta.is_file() => found.push(Candidate {
                 path: root.clone(),
                 group: parent_folder(root),
@@ -77,9 +77,13 @@ fn deduplicate(found: Vec<Candidate>) -> Vec<Candidate> {
     unique
 }
 
+/// Walks `dir`, whose files belong to `group`. Under an MLflow run's
+/// `metrics/` (`deep`), subfolders are parts of metric names
+/// (`metrics/train/loss`), so they keep the group too.
 fn walk_dir(
     dir: &Path,
     group: &Path,
+    deep: bool,
     problems: &mut Vec<InputProblem>,
     found: &mut Vec<Candidate>,
 ) {
@@ -103,6 +107,11 @@ fn walk_dir(
     items.sort();
 
     let latest_checkpoint = latest_checkpoint(&items);
+    let kind = if deep {
+        FolderKind::MlflowPart
+    } else {
+        FolderKind::of(&items)
+    };
     for (name, path) in items {
         // `symlink_metadata` does not follow links: a linked directory (W&B's
         // `latest-run`) is a second name for a folder walked anyway, and not
@@ -111,14 +120,24 @@ fn walk_dir(
             continue;
         };
         if meta.is_dir() {
-            if name == ".hydra" || latest_checkpoint.as_deref() == Some(name.as_str()) {
-                walk_dir(&path, group, problems, found);
-            } else if !(name.starts_with('.')
-                || SKIPPED_DIRS.contains(&name.as_str())
-                || is_checkpoint(&name))
-            {
-                walk_dir(&path, &path, problems, found);
+            match kind.subfolder(&name) {
+                Subfolder::SameRun => walk_dir(&path, group, false, problems, found),
+                Subfolder::WholeTree => walk_dir(&path, group, true, problems, found),
+                Subfolder::Skipped => {}
+                Subfolder::Own => {
+                    if name == ".hydra" || latest_checkpoint.as_deref() == Some(name.as_str()) {
+                        walk_dir(&path, group, false, problems, found);
+                    } else if !(name.starts_with('.')
+                        || SKIPPED_DIRS.contains(&name.as_str())
+                        || is_checkpoint(&name))
+                    {
+                        walk_dir(&path, &path, false, problems, found);
+                    }
+                }
             }
+            continue;
+        }
+        if kind == FolderKind::WandbRoot && WANDB_ROOT_LINKS.contains(&name.as_str()) {
             continue;
         }
         let is_file = meta.is_file() || (meta.file_type().is_symlink() && path.is_file());
@@ -128,6 +147,75 @@ fn walk_dir(
                 group: group.to_path_buf(),
                 explicit: false,
             });
+        }
+    }
+}
+
+/// Folders whose subfolders belong to them rather than being runs of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FolderKind {
+    /// A W&B run folder: it holds a `run-<id>.wandb` log.
+    WandbRun,
+    /// W&B's `wandb/` folder, with `latest-run` and the debug-log links.
+    WandbRoot,
+    /// An MLflow run: `meta.yaml` beside `metrics/`, `params/` or `tags/`.
+    MlflowRun,
+    /// Inside an MLflow run's `metrics/`, `params/` or `tags/`.
+    MlflowPart,
+    Plain,
+}
+
+enum Subfolder {
+    /// Part of the folder's run: walked with the folder's group.
+    SameRun,
+    /// Part of the folder's run down to its last subfolder.
+    WholeTree,
+    /// Not logs (W&B's SDK debug logs and scratch space).
+    Skipped,
+    /// A folder of its own.
+    Own,
+}
+
+/// The debug-log links W&B leaves in `wandb/`: copies of a run's SDK log,
+/// not training output.
+const WANDB_ROOT_LINKS: &[&str] = &["debug.log", "debug-internal.log"];
+
+const MLFLOW_PARTS: &[&str] = &["metrics", "params", "tags"];
+
+impl FolderKind {
+    fn of(items: &[(String, PathBuf)]) -> Self {
+        let has_file = |wanted: &dyn Fn(&str) -> bool| {
+            items
+                .iter()
+                .any(|(name, path)| wanted(name) && path.is_file())
+        };
+        if has_file(&|name| name.ends_with(".wandb")) {
+            FolderKind::WandbRun
+        } else if has_file(&|name| name == "meta.yaml")
+            && items
+                .iter()
+                .any(|(name, path)| MLFLOW_PARTS.contains(&name.as_str()) && path.is_dir())
+        {
+            FolderKind::MlflowRun
+        } else if items.iter().any(|(name, _)| name == "latest-run")
+            || has_file(&|name| WANDB_ROOT_LINKS.contains(&name))
+                && items
+                    .iter()
+                    .any(|(name, _)| name.starts_with("run-") || name.starts_with("offline-run-"))
+        {
+            FolderKind::WandbRoot
+        } else {
+            FolderKind::Plain
+        }
+    }
+
+    fn subfolder(self, name: &str) -> Subfolder {
+        match (self, name) {
+            (FolderKind::WandbRun, "files") => Subfolder::SameRun,
+            (FolderKind::WandbRun, "logs" | "tmp") => Subfolder::Skipped,
+            (FolderKind::MlflowRun, part) if MLFLOW_PARTS.contains(&part) => Subfolder::WholeTree,
+            (FolderKind::MlflowPart, _) => Subfolder::WholeTree,
+            _ => Subfolder::Own,
         }
     }
 }
@@ -214,6 +302,59 @@ mod tests {
                 ("run/train.log".to_string(), "run".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn wandb_and_mlflow_run_folders_keep_their_parts_together() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for file in [
+            "wandb/debug.log",
+            "wandb/run-1-abc/run-abc.wandb",
+            "wandb/run-1-abc/files/wandb-summary.json",
+            "wandb/run-1-abc/files/output.log",
+            "wandb/run-1-abc/logs/debug-internal.log",
+            "wandb/run-1-abc/tmp/scratch.log",
+            "mlruns/1/meta.yaml",
+            "mlruns/1/r1/meta.yaml",
+            "mlruns/1/r1/metrics/loss",
+            "mlruns/1/r1/metrics/train/acc",
+            "mlruns/1/r1/params/lr",
+            "mlruns/1/r1/artifacts/train.log",
+        ] {
+            touch(&root.join(file));
+        }
+        let found = collect(&[root.to_path_buf()], &mut Vec::new());
+        let listed: Vec<_> = found
+            .iter()
+            .map(|c| {
+                let rel = |p: &Path| {
+                    p.strip_prefix(root)
+                        .expect("under root")
+                        .display()
+                        .to_string()
+                };
+                (rel(&c.path), rel(&c.group))
+            })
+            .collect();
+        let expected = [
+            ("mlruns/1/r1/artifacts/train.log", "mlruns/1/r1/artifacts"),
+            ("mlruns/1/r1/meta.yaml", "mlruns/1/r1"),
+            ("mlruns/1/r1/metrics/loss", "mlruns/1/r1"),
+            ("mlruns/1/r1/metrics/train/acc", "mlruns/1/r1"),
+            ("mlruns/1/r1/params/lr", "mlruns/1/r1"),
+            ("wandb/run-1-abc/files/output.log", "wandb/run-1-abc"),
+            (
+                "wandb/run-1-abc/files/wandb-summary.json",
+                "wandb/run-1-abc",
+            ),
+            ("wandb/run-1-abc/run-abc.wandb", "wandb/run-1-abc"),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(listed, expected);
     }
 
     #[test]

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use fmr_core::Run;
 use fmr_ingest::{Ingested, ingest};
 
-const UNRECOGNISED: &str =
-    "format not recognised (not CSV, JSON lines, trainer_state.json or a text log)";
+const UNRECOGNISED: &str = "format not recognised (not CSV, JSON lines, trainer_state.json, TensorBoard events, W&B, MLflow or a text log)";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

@@ -392,10 +392,484 @@ fn whole_corpus_reads_without_panicking_and_merges_console_copies() {
             "jsonl:sb3_progress",
             "csv:sb3_monitor",
             "csv:sb3_progress",
+            "tfevents",
             "text"
         ]
     );
+    // Its event file holds float32 copies of progress.json's values: merged away.
     let approx_kl = sb3.series("train/approx_kl").expect("approx_kl");
     assert_eq!(approx_kl.points[0].value, 0.0023166825994849205);
     assert_eq!(sb3.series.len(), 17);
+}
+
+/// The event files of `tensorboard/` and `sb3/`, each with the prefix of its
+/// expected files (`<path with / as __>`).
+fn event_files(corpus: &Path) -> Vec<(PathBuf, String)> {
+    let root = corpus.join("tensorboard");
+    let mut files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable corpus dir") {
+            let path = entry.expect("readable entry").path();
+            if path.is_dir() {
+                if !path.ends_with("expected") {
+                    stack.push(path);
+                }
+            } else if path.to_string_lossy().contains("tfevents") {
+                let relative = path.strip_prefix(&root).expect("under root");
+                let prefix = relative.to_string_lossy().replace('/', "__");
+                files.push((path, prefix));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// `(tag, step, wall_time, value)` rows of an expected scalars CSV, grouped by tag.
+fn expected_scalars(path: &Path) -> BTreeMap<String, Vec<(i64, f64, f64)>> {
+    let mut grouped: BTreeMap<String, Vec<(i64, f64, f64)>> = BTreeMap::new();
+    for row in expected_rows(path) {
+        grouped.entry(row["tag"].clone()).or_default().push((
+            number(&row["step"]) as i64,
+            number(&row["wall_time"]),
+            number(&row["value"]),
+        ));
+    }
+    grouped
+}
+
+/// Checks every expected scalar, wall time included, exactly; returns the
+/// number of points compared.
+fn check_scalars(
+    context: &str,
+    run: &Run,
+    expected: &BTreeMap<String, Vec<(i64, f64, f64)>>,
+) -> usize {
+    let mut matched = 0;
+    for (tag, points) in expected {
+        let series = run
+            .series(tag)
+            .unwrap_or_else(|| panic!("{context}: no series {tag}"));
+        assert_eq!(
+            series.points.len(),
+            points.len(),
+            "{context}: {tag} point count"
+        );
+        for (i, (got, &(step, wall, value))) in series.points.iter().zip(points).enumerate() {
+            assert!(
+                got.step == step && got.wall_time == Some(wall) && same(got.value, value),
+                "{context}: {tag}[{i}] is {got:?}, expected step {step} wall {wall} value {value}"
+            );
+            matched += 1;
+        }
+    }
+    matched
+}
+
+/// Histogram statistics as fmr stores them: `<tag>/hist_min` etc.
+fn check_histograms(context: &str, run: &Run, expected: &Path) -> usize {
+    let Ok(text) = std::fs::read_to_string(expected) else {
+        return 0;
+    };
+    let mut rows_by_tag: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let row: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let tag = row["tag"].as_str().expect("tag").to_string();
+        rows_by_tag.entry(tag).or_default().push(line);
+    }
+    let mut matched = 0;
+    for (tag, rows) in &rows_by_tag {
+        let stat = |name: &str| {
+            run.series(&format!("{tag}/hist_{name}"))
+                .unwrap_or_else(|| panic!("{context}: no series {tag}/hist_{name}"))
+        };
+        let (min, max, num, mean, std) = (
+            stat("min"),
+            stat("max"),
+            stat("num"),
+            stat("mean"),
+            stat("std"),
+        );
+        for series in [min, max, num, mean, std] {
+            assert_eq!(series.points.len(), rows.len(), "{context}: {}", series.tag);
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let field = |name: &str| exact_number(row, name);
+            let (n, sum, sum_squares) = (field("num"), field("sum"), field("sum_squares"));
+            let expected_mean = sum / n;
+            let expected_std = (sum_squares / n - expected_mean * expected_mean)
+                .max(0.0)
+                .sqrt();
+            let step = field("step") as i64;
+            let wall = field("wall_time");
+            for (series, value) in [
+                (min, field("min")),
+                (max, field("max")),
+                (num, n),
+                (mean, expected_mean),
+                (std, expected_std),
+            ] {
+                let got = series.points[i];
+                assert!(
+                    got.step == step && got.wall_time == Some(wall) && got.value == value,
+                    "{context}: {}[{i}] is {got:?}, expected {value} at step {step}",
+                    series.tag
+                );
+                matched += 1;
+            }
+        }
+    }
+    matched
+}
+
+/// The number after `"key": ` in a JSON line, parsed with Rust's correctly
+/// rounded parser (serde_json's default parser can be one ulp off).
+fn exact_number(line: &str, key: &str) -> f64 {
+    let marker = format!("\"{key}\": ");
+    let start = line.find(&marker).expect("key present") + marker.len();
+    let rest = &line[start..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    number(rest[..end].trim())
+}
+
+/// Text summaries are events `<tag> (step N): <text>`, in file order.
+fn check_texts(context: &str, run: &Run, expected: &Path) -> usize {
+    if !expected.is_file() {
+        return 0;
+    }
+    let rows = expected_rows(expected);
+    let texts: Vec<&str> = run
+        .events
+        .iter()
+        .filter(|e| !e.text.starts_with("steps "))
+        .map(|e| e.text.as_str())
+        .collect();
+    let wanted: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} (step {}): {}", r["tag"], r["step"], r["text"].trim()))
+        .collect();
+    assert_eq!(texts, wanted, "{context}: text summaries");
+    wanted.len()
+}
+
+#[test]
+fn tensorboard_event_files() {
+    let Some(corpus) = corpus() else { return };
+    let expected_dir = corpus.join("tensorboard/expected");
+    let intact = expected_scalars(
+        &expected_dir.join("tensorboardx__events.out.tfevents.1795528311.vm.scalars.csv"),
+    );
+    let (mut scalars, mut histograms, mut texts) = (0, 0, 0);
+    let files = event_files(&corpus);
+    assert_eq!(files.len(), 7, "the corpus' seven event files");
+    for (path, prefix) in files {
+        let context = prefix.as_str();
+        let ingested = ingest(std::slice::from_ref(&path));
+        assert_eq!(ingested.runs.len(), 1, "{context}");
+        let run = &ingested.runs[0];
+        assert_eq!(run.formats, ["tfevents"], "{context}");
+        let expected = expected_scalars(&expected_dir.join(format!("{prefix}.scalars.csv")));
+        let problems: Vec<&str> = ingested
+            .problems
+            .iter()
+            .map(|p| p.problem.as_str())
+            .collect();
+
+        if prefix.starts_with("damaged__bad_crc") {
+            // TensorBoard stops at the bad record; fmr skips it and reads on:
+            // everything TensorBoard returned, and every later record too.
+            assert_eq!(
+                problems,
+                [
+                    "skipped 1 record whose checksum failed (first at byte 212,524); read the records after it"
+                ],
+                "{context}"
+            );
+            for (tag, points) in &expected {
+                let got = &run.series(tag).expect("tag").points;
+                assert!(
+                    got.len() > points.len() || tag == "eval/log_prob_min",
+                    "{context}: {tag} read on"
+                );
+                for (g, e) in got.iter().zip(points) {
+                    assert!(g.step == e.0 && g.wall_time == Some(e.1) && same(g.value, e.2));
+                }
+            }
+            // Exactly the intact file's values less the damaged record.
+            let mut recovered = intact.clone();
+            let damaged = recovered.get_mut("eval/log_prob_min").expect("tag");
+            damaged.retain(|p| p.0 != 999);
+            scalars += check_scalars(context, run, &recovered);
+        } else {
+            if prefix.starts_with("damaged__truncated") {
+                assert_eq!(
+                    problems,
+                    [
+                        "the file ends inside a record at byte 423,902 (still being written?); read the 6,057 records before it"
+                    ],
+                    "{context}"
+                );
+            } else {
+                assert!(problems.is_empty(), "{context}: {problems:?}");
+            }
+            scalars += check_scalars(context, run, &expected);
+            let scalar_series = run
+                .series
+                .iter()
+                .filter(|s| !s.tag.contains("/hist_"))
+                .count();
+            assert_eq!(scalar_series, expected.len(), "{context}: no extra series");
+        }
+        // Past the skipped record, the histograms and texts are the intact file's.
+        let source = if prefix.starts_with("damaged__bad_crc") {
+            "tensorboardx__events.out.tfevents.1795528311.vm"
+        } else {
+            prefix.as_str()
+        };
+        histograms += check_histograms(
+            context,
+            run,
+            &expected_dir.join(format!("{source}.histograms.jsonl")),
+        );
+        texts += check_texts(
+            context,
+            run,
+            &expected_dir.join(format!("{source}.text.csv")),
+        );
+    }
+
+    // SB3's event file, against its own expected values.
+    let sb3 = corpus.join("sb3/ppo_cartpole");
+    let path = std::fs::read_dir(&sb3)
+        .expect("readable")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().contains("tfevents"))
+        .expect("an SB3 event file");
+    let run = read_one(&path);
+    let expected = expected_scalars(&corpus.join("sb3/expected_tfevents_scalars.csv"));
+    scalars += check_scalars("sb3", &run, &expected);
+    assert_eq!(run.series.len(), expected.len(), "sb3: no extra series");
+    eprintln!(
+        "tensorboard: {scalars} scalars, {histograms} histogram statistics, {texts} text summaries matched"
+    );
+}
+
+#[test]
+fn wandb_offline_runs() {
+    let Some(corpus) = corpus() else { return };
+    let (mut history_values, mut summary_values) = (0, 0);
+    for version in ["run_0.31.0", "run_0.17.9"] {
+        let dir = corpus.join("wandb").join(version);
+        let ingested = ingest(&[dir.join("wandb")]);
+        assert!(
+            ingested.problems.is_empty(),
+            "{version}: {:?}",
+            ingested.problems
+        );
+        assert_eq!(ingested.runs.len(), 1, "{version}: one run");
+        let run = &ingested.runs[0];
+        assert_eq!(run.name, "tiny-offline", "{version}: the display name");
+        assert_eq!(run.formats[0], "wandb", "{version}");
+
+        // What the script logged: every number, exactly, at its step.
+        let rows = expected_rows(&dir.join("expected_logged.csv"));
+        let mut expected: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+        for row in &rows {
+            if let Ok(value) = row["value"].parse::<f64>() {
+                expected
+                    .entry(row["key"].clone())
+                    .or_default()
+                    .push((number(&row["step"]) as i64, value));
+            } else {
+                assert!(
+                    run.series(&row["key"]).is_none(),
+                    "{version}: text is not a series"
+                );
+            }
+        }
+        history_values += check_series(version, run, &expected);
+        let from_history: Vec<_> = run
+            .series
+            .iter()
+            .filter(|s| expected.contains_key(&s.tag))
+            .collect();
+        assert_eq!(from_history.len(), expected.len(), "{version}");
+
+        // Wall times are each row's `_timestamp`, as the log wrote it.
+        let mut timestamps = BTreeMap::new();
+        for row in expected_rows(&dir.join("expected_history.csv")) {
+            if row["key"] == "_timestamp" {
+                timestamps.insert(number(&row["step"]) as i64, number(&row["value_json"]));
+            }
+        }
+        let loss = run.series("train/loss").expect("train/loss");
+        for point in &loss.points {
+            assert_eq!(
+                point.wall_time,
+                timestamps.get(&point.step).copied(),
+                "{version}"
+            );
+        }
+
+        // The final summary and the config, as wandb's reader applied them.
+        let summary_file: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("expected_summary.json")).expect("readable"),
+        )
+        .expect("JSON");
+        let summary = run.config["wandb.summary"]
+            .as_object()
+            .expect("a summary object");
+        let final_summary = summary_file["final_summary_value_json"]
+            .as_object()
+            .expect("object");
+        for (key, value_json) in final_summary {
+            let text = value_json.as_str().expect("value_json text");
+            let got = summary
+                .get(key)
+                .unwrap_or_else(|| panic!("{version}: summary {key}"));
+            match got {
+                serde_json::Value::Number(n) => {
+                    assert_eq!(n.as_f64(), Some(number(text)), "{version}: summary {key}");
+                }
+                other => assert_eq!(
+                    other,
+                    &serde_json::from_str::<serde_json::Value>(text).expect("JSON"),
+                    "{version}: summary {key}"
+                ),
+            }
+            summary_values += 1;
+        }
+        assert_eq!(
+            summary.len(),
+            final_summary.len(),
+            "{version}: no extra summary keys"
+        );
+        for update in summary_file["config_updates"].as_array().expect("a list") {
+            let key = update["key"].as_str().expect("key");
+            let value: serde_json::Value =
+                serde_json::from_str(update["value_json"].as_str().expect("text")).expect("JSON");
+            match value {
+                serde_json::Value::Object(members) if key != "_wandb" => {
+                    for (child, inner) in members {
+                        assert_eq!(run.config.get(&format!("{key}.{child}")), Some(&inner));
+                    }
+                }
+                _ if key == "_wandb" => assert!(!run.config.contains_key(key)),
+                scalar => assert_eq!(
+                    run.config.get(key),
+                    Some(&scalar),
+                    "{version}: config {key}"
+                ),
+            }
+        }
+        assert_eq!(run.config["wandb.exit_code"], serde_json::json!(0));
+    }
+    eprintln!("wandb: {history_values} history values, {summary_values} summary values matched");
+}
+
+#[test]
+fn mlflow_file_store() {
+    let Some(corpus) = corpus() else { return };
+    let dir = corpus.join("mlflow");
+    let ingested = ingest(&[dir.join("mlruns")]);
+    assert!(ingested.problems.is_empty(), "{:?}", ingested.problems);
+
+    let runs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected_runs.json")).expect("readable"),
+    )
+    .expect("JSON");
+    let runs = runs.as_array().expect("a list of runs");
+    assert_eq!(ingested.runs.len(), runs.len());
+    let rows = expected_rows(&dir.join("expected_metrics.csv"));
+    let (mut metric_values, mut settings) = (0, 0);
+    for expected in runs {
+        let run_id = expected["run_id"].as_str().expect("run id");
+        let run = ingested
+            .runs
+            .iter()
+            .find(|r| r.config.get("mlflow.run_id").and_then(|v| v.as_str()) == Some(run_id))
+            .unwrap_or_else(|| panic!("run {run_id}"));
+        assert_eq!(run.name, expected["run_name"].as_str().expect("name"));
+        assert_eq!(run.formats, ["mlflow"]);
+        assert_eq!(run.config["mlflow.status"], expected["status"]);
+        assert_eq!(
+            run.config["mlflow.experiment_id"],
+            expected["experiment_id"]
+        );
+        assert_eq!(
+            run.config["mlflow.experiment"],
+            serde_json::json!("fmr-corpus")
+        );
+        for (key, ms) in [
+            ("mlflow.start_time", "start_time"),
+            ("mlflow.end_time", "end_time"),
+        ] {
+            let ms = expected[ms].as_f64().expect("epoch ms");
+            assert_eq!(run.config[key].as_f64(), Some(ms / 1000.0), "{key}");
+        }
+
+        // Every point of get_metric_history, in its order: step, value and
+        // timestamp exact (a step logged twice is there twice).
+        let mine: Vec<_> = rows.iter().filter(|r| r["run_id"] == run_id).collect();
+        let mut by_key: BTreeMap<&str, Vec<&BTreeMap<String, String>>> = BTreeMap::new();
+        for row in &mine {
+            by_key.entry(row["key"].as_str()).or_default().push(row);
+        }
+        assert_eq!(
+            run.series.len(),
+            by_key.len(),
+            "{run_id}: one series per metric"
+        );
+        for (key, points) in by_key {
+            let series = run.series(key).unwrap_or_else(|| panic!("{run_id}: {key}"));
+            assert_eq!(series.points.len(), points.len(), "{run_id}: {key}");
+            for (got, row) in series.points.iter().zip(points) {
+                let wall = number(&row["timestamp_ms"]) / 1000.0;
+                assert!(
+                    got.step == number(&row["step"]) as i64
+                        && same(got.value, number(&row["value"]))
+                        && got.wall_time == Some(wall),
+                    "{run_id}: {key} {got:?} vs {row:?}"
+                );
+                metric_values += 1;
+            }
+            // MLflow's "latest" value is the last point of the last step.
+            let latest = expected["latest_metrics"][key]
+                .as_str()
+                .expect("latest value");
+            let last_step = series.points.iter().map(|p| p.step).max().expect("points");
+            let last = series
+                .points
+                .iter()
+                .rev()
+                .find(|p| p.step == last_step)
+                .expect("a point");
+            assert!(same(last.value, number(latest)), "{run_id}: latest {key}");
+        }
+
+        // Params as the values they spell; tags under mlflow.tags.
+        for (key, value) in expected["params"].as_object().expect("params") {
+            let text = value.as_str().expect("param text");
+            let got = &run.config[key];
+            let spelled = match got {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert!(
+                spelled == text || got.as_f64() == text.parse::<f64>().ok(),
+                "{run_id}: param {key} = {got} vs {text}"
+            );
+            settings += 1;
+        }
+        for (key, value) in expected["tags"].as_object().expect("tags") {
+            assert_eq!(
+                &run.config[&format!("mlflow.tags.{key}")],
+                value,
+                "{run_id}: tag {key}"
+            );
+            settings += 1;
+        }
+    }
+    eprintln!("mlflow: {metric_values} metric values, {settings} params and tags matched");
 }

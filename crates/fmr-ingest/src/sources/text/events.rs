@@ -63,6 +63,30 @@ pub(crate) fn classify(line: &str) -> Option<TextEventKind> {
     }
 }
 
+/// The kind of event a block of text is (a text summary, a W&B console
+/// chunk): the most serious kind any of its lines has, and `traceback` for a
+/// traceback whose lines say nothing more specific.
+pub(crate) fn classify_text(text: &str) -> Option<TextEventKind> {
+    use TextEventKind::*;
+    let rank = |kind: TextEventKind| match kind {
+        OutOfMemory => 6,
+        NonFinite => 5,
+        Distributed => 4,
+        Traceback => 3,
+        Error => 2,
+        Warning => 1,
+    };
+    let mut found = text.contains(TRACEBACK_HEADER).then_some(Traceback);
+    for line in text.lines() {
+        if let Some(kind) = classify(line)
+            && found.is_none_or(|known| rank(kind) > rank(known))
+        {
+            found = Some(kind);
+        }
+    }
+    found
+}
+
 /// The line that ends a traceback: `RuntimeError: ...`, `torch.OutOfMemoryError: ...`,
 /// `KeyboardInterrupt`.
 pub(crate) fn is_exception_line(line: &str) -> bool {
@@ -143,6 +167,20 @@ mod tests {
         for (line, expected) in cases {
             assert_eq!(classify(line), expected, "{line}");
         }
+    }
+
+    #[test]
+    fn blocks_take_their_most_serious_line() {
+        let traceback = "Traceback (most recent call last):\n  File \"t.py\", line 1\nRuntimeError: CUDA out of memory.";
+        assert_eq!(classify_text(traceback), Some(OutOfMemory));
+        assert_eq!(
+            classify_text(
+                "Traceback (most recent call last):\n  File \"t.py\", line 1\nKeyboardInterrupt"
+            ),
+            Some(Traceback)
+        );
+        assert_eq!(classify_text("WARNING: slow\nERROR: broken"), Some(Error));
+        assert_eq!(classify_text("lr: 3e-4\nbatch_size: 32"), None);
     }
 
     #[test]

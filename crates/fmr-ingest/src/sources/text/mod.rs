@@ -10,6 +10,7 @@ use regex::Regex;
 
 use crate::source::{ReadOutcome, Source};
 use crate::text_util::{clip, decode_utf8, extension, file_name, looks_like_text, numbered_lines};
+pub(crate) use events::classify_text;
 use events::{TRACEBACK_HEADER, classify, is_exception_line};
 use metrics::MetricLines;
 
