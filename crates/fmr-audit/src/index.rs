@@ -5,14 +5,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use fmr_core::InputProblem;
+use rayon::prelude::*;
 use tree_sitter::Node;
 
-use crate::semantic::imports::Imports;
 use crate::semantic::training::{
-    GradEvent, LocalFunctions, grad_event, is_jax_grad_call, is_optimizer_constructor,
+    GradEvent, grad_event, is_jax_grad_call, is_optimizer_constructor,
 };
-use crate::syntax::{Call, enclosing_loops, preorder, words};
-use crate::{SourceFile, python_files, read_source};
+use crate::syntax::{Call, NodeExt, words};
+use crate::{Context, SourceFile, python_files, read_source};
 
 /// `file:line` locations of the parts of a training script, each list sorted by file and line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -97,23 +97,33 @@ const OPTAX_OPTIMIZERS: &[&str] = &[
 /// [`audit_path`](crate::audit_path) walks it).
 pub fn locate(path: &Path) -> CodeIndex {
     let mut index = CodeIndex::default();
-    for (file_path, display) in python_files(path, &mut index.problems) {
-        let text = match read_source(&file_path) {
-            Ok(text) => text,
-            Err(problem) => {
-                index.problems.push(InputProblem {
-                    path: display,
-                    problem,
-                });
-                continue;
-            }
-        };
-        match SourceFile::parse(display.clone(), text) {
-            Ok(file) => index_file(&file, &mut index),
-            Err(error) => index.problems.push(InputProblem {
+    let files = python_files(path, &mut index.problems);
+    // Files are indexed in parallel, each into its own index, merged in walk order.
+    let parts: Vec<Result<CodeIndex, InputProblem>> = files
+        .into_par_iter()
+        .map(|(file_path, display)| {
+            let text = read_source(&file_path).map_err(|problem| InputProblem {
+                path: display.clone(),
+                problem,
+            })?;
+            let file = SourceFile::parse(display.clone(), text).map_err(|error| InputProblem {
                 path: display,
                 problem: error.to_string(),
-            }),
+            })?;
+            let mut part = CodeIndex::default();
+            index_file(&file, &mut part);
+            Ok(part)
+        })
+        .collect();
+    for part in parts {
+        match part {
+            Ok(part) => {
+                index.training_loops.extend(part.training_loops);
+                index.loss_calls.extend(part.loss_calls);
+                index.data_loaders.extend(part.data_loaders);
+                index.optimizers.extend(part.optimizers);
+            }
+            Err(problem) => index.problems.push(problem),
         }
     }
     index
@@ -128,9 +138,10 @@ pub fn index_source(display_path: &str, text: &str) -> CodeIndex {
     index
 }
 
-fn index_file(file: &SourceFile, index: &mut CodeIndex) {
-    let locals = LocalFunctions::collect(file);
-    let imports = Imports::collect(file);
+fn index_file(source: &SourceFile, index: &mut CodeIndex) {
+    let file = &Context::new(source);
+    let locals = file.locals();
+    let imports = file.imports();
     let trains = |node: Node<'_>| is_training_event(file, node);
     let mut training_loops = BTreeSet::new();
     let mut loss_calls = BTreeSet::new();
@@ -138,25 +149,23 @@ fn index_file(file: &SourceFile, index: &mut CodeIndex) {
     let mut optimizers = BTreeSet::new();
     // Whether each local function trains, computed once per function.
     let mut function_trains: HashMap<usize, bool> = HashMap::new();
-    for node in preorder(file.root()) {
-        let calls_trainer = Call::new(node).is_some_and(|call| {
-            locals.callees(file, &call).iter().any(|function| {
+    for call in file.calls() {
+        let node = call.node;
+        let calls_trainer = {
+            locals.callees(file, call).iter().any(|function| {
                 *function_trains.entry(function.id()).or_insert_with(|| {
                     function
-                        .child_by_field_name("body")
+                        .field("body")
                         .is_some_and(|body| locals.reaches(file, body, &trains))
                 })
             })
-        });
+        };
         if (is_training_event(file, node) || calls_trainer)
-            && let Some(training_loop) = enclosing_loops(node).next()
+            && let Some(training_loop) = file.enclosing_loops(node).next()
         {
             training_loops.insert(line_of(file, training_loop));
         }
-        let Some(call) = Call::new(node) else {
-            continue;
-        };
-        if is_loss_call(file, &call) {
+        if is_loss_call(file, call) {
             loss_calls.insert(line_of(file, node));
         }
         let name = call.callee_name(file);
@@ -169,7 +178,7 @@ fn index_file(file: &SourceFile, index: &mut CodeIndex) {
                 .strip_prefix("optax.")
                 .is_some_and(|function| OPTAX_OPTIMIZERS.contains(&function))
         });
-        if is_optimizer_constructor(file, &call) || optax_optimizer {
+        if is_optimizer_constructor(file, call) || optax_optimizer {
             optimizers.insert(line_of(file, node));
         }
     }

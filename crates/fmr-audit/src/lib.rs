@@ -1,20 +1,28 @@
-//! fmr's code auditors: static checks over the Python (PyTorch, JAX) training code of a failing
-//! run, each confirming or refuting one of the engine's hypotheses.
+//! fmr's code auditors: static checks over the Python (PyTorch, Lightning, Hugging Face, Keras,
+//! JAX) training code of a failing run, each confirming or refuting one of the engine's
+//! hypotheses.
 //!
 //! Design, after ruff and clippy:
 //! - Files are parsed with tree-sitter, which recovers from syntax errors, so a half-edited file
 //!   is still audited.
 //! - Each rule is a unit struct in its own file under `rules/`, implementing [`AuditRule`]; its
-//!   doc comment is the user documentation. [`RULES`] lists them, sorted by their stable code.
+//!   doc comment is the user documentation, ending with the knowledge-base entries it confirms.
+//!   [`RULES`] lists them, sorted by their stable code (`PT`, `PL`, `HF`, `KR`, `PY`, `JX`).
+//! - A file is parsed once and walked once: [`Context`] holds a flat preorder index of the tree
+//!   (subtrees are slices, parents are stored) and the analyses rules share, computed on first
+//!   use (imports, gradient events, loss modules, jitted functions, ...). Rules look at one file
+//!   at a time and prefer silence to a guess: a rule that fires on correct code costs the user
+//!   more than a missed bug.
 //! - Rules share a small semantic layer (`semantic/`): what counts as a backward pass or an
-//!   optimizer step, which names hold a loss module, where probabilities flow. They look at one
-//!   file at a time and prefer silence to a guess: a rule that fires on correct code costs the
-//!   user more than a missed bug.
-//! - [`audit_path`] walks a directory (honouring `.gitignore`), reports unreadable files as
-//!   [`InputProblem`]s and carries on; [`locate`] builds the [`CodeIndex`] the engine uses to
-//!   point a delegation at the training loop, the loss, the data loader or the optimizer.
+//!   optimizer step, which names hold a loss module, where probabilities flow, which functions
+//!   JAX traces.
+//! - [`audit_path`] walks a directory (honouring `.gitignore`), audits files in parallel, reports
+//!   unreadable files as [`InputProblem`]s and carries on; [`locate`] builds the [`CodeIndex`]
+//!   the engine uses to point a delegation at the training loop, the loss, the data loader or
+//!   the optimizer.
 
 mod auditor;
+mod context;
 mod index;
 mod registry;
 mod rule;
@@ -26,8 +34,10 @@ mod syntax;
 use std::path::{Path, PathBuf};
 
 use fmr_core::{AuditFinding, InputProblem};
+use rayon::prelude::*;
 
 pub use auditor::Auditor;
+pub use context::Context;
 pub use index::{CodeIndex, index_source, locate};
 pub use registry::{RULES, rule};
 pub use rule::AuditRule;
@@ -70,36 +80,42 @@ pub fn audit_source(
 /// Audits `path`: one file, or every `*.py` file under a directory (recursively, honouring
 /// `.gitignore`, skipping hidden directories and virtual environments). Display paths are
 /// relative to a given directory, or the path as given for a file.
+///
+/// Files are read, parsed and checked in parallel; the report does not depend on the order.
 pub fn audit_path(path: &Path, rules: &[&'static dyn AuditRule]) -> AuditReport {
     let mut report = AuditReport::default();
-    for (file_path, display) in python_files(path, &mut report.problems) {
-        let text = match read_source(&file_path) {
-            Ok(text) => text,
-            Err(problem) => {
-                report.problems.push(InputProblem {
-                    path: display,
-                    problem,
-                });
-                continue;
-            }
-        };
-        match SourceFile::parse(display.clone(), text) {
-            Ok(file) => {
-                report.files_scanned += 1;
-                report.findings.extend(check_file(&file, rules));
-            }
-            Err(error) => report.problems.push(InputProblem {
+    let files = python_files(path, &mut report.problems);
+    let outcomes: Vec<Result<Vec<AuditFinding>, InputProblem>> = files
+        .into_par_iter()
+        .map(|(file_path, display)| {
+            let text = read_source(&file_path).map_err(|problem| InputProblem {
+                path: display.clone(),
+                problem,
+            })?;
+            let file = SourceFile::parse(display.clone(), text).map_err(|error| InputProblem {
                 path: display,
                 problem: error.to_string(),
-            }),
+            })?;
+            Ok(check_file(&file, rules))
+        })
+        .collect();
+    for outcome in outcomes {
+        match outcome {
+            Ok(findings) => {
+                report.files_scanned += 1;
+                report.findings.extend(findings);
+            }
+            Err(problem) => report.problems.push(problem),
         }
     }
     sort_findings(&mut report.findings);
     report
 }
 
+/// Runs `rules` over one parsed file, sharing one [`Context`] between them.
 fn check_file(file: &SourceFile, rules: &[&'static dyn AuditRule]) -> Vec<AuditFinding> {
-    rules.iter().flat_map(|rule| rule.check(file)).collect()
+    let context = Context::new(file);
+    rules.iter().flat_map(|rule| rule.check(&context)).collect()
 }
 
 fn sort_findings(findings: &mut [AuditFinding]) {

@@ -1,6 +1,6 @@
 use fmr_core::AuditFinding;
 
-use crate::{Auditor, SourceFile};
+use crate::{Auditor, Context};
 
 /// One static check over a Python file.
 ///
@@ -15,6 +15,8 @@ pub trait AuditRule: Sync {
     fn name(&self) -> &'static str;
     /// The auditor that runs this rule.
     fn auditor(&self) -> Auditor;
-    /// Every violation in `file`, in any order.
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding>;
+    /// Every violation in `file`, in any order. The [`Context`] is shared by all rules run on
+    /// the file, so what one rule computes through it (imports, gradient events, ...) the others
+    /// get for free.
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding>;
 }

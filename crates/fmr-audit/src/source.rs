@@ -1,7 +1,14 @@
+use std::cell::RefCell;
+
 use fmr_core::AuditFinding;
 use tree_sitter::{Node, Parser, Tree};
 
 use crate::rule::AuditRule;
+
+thread_local! {
+    /// One parser per thread, reused from file to file (audits parse files in parallel).
+    static PARSER: RefCell<Parser> = RefCell::new(Parser::new());
+}
 
 /// One parsed Python file: the text, its tree-sitter tree and a line index.
 ///
@@ -43,11 +50,15 @@ impl SourceFile {
         text: impl Into<String>,
     ) -> Result<Self, ParseError> {
         let text = text.into();
-        let mut parser = Parser::new();
-        parser
-            .set_language(&tree_sitter_python::LANGUAGE.into())
-            .map_err(|error| ParseError::Grammar(error.to_string()))?;
-        let tree = parser.parse(&text, None).ok_or(ParseError::NoTree)?;
+        let tree = PARSER.with(|parser| {
+            let mut parser = parser.borrow_mut();
+            if parser.language().is_none() {
+                parser
+                    .set_language(&tree_sitter_python::LANGUAGE.into())
+                    .map_err(|error| ParseError::Grammar(error.to_string()))?;
+            }
+            parser.parse(&text, None).ok_or(ParseError::NoTree)
+        })?;
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(at, _)| at + 1))
             .collect();

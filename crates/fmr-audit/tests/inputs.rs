@@ -160,3 +160,30 @@ fn code_index_of_a_snippet() {
     assert_eq!(index.loss_calls, ["snippet.py:2"]);
     assert!(index.data_loaders.is_empty() && index.optimizers.is_empty());
 }
+
+/// Every rule on every fixture cut off at many points: half-written code is the norm in a
+/// failing project, and no prefix may make a rule panic.
+#[test]
+fn truncated_fixtures_never_panic() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures");
+    let mut audited = 0;
+    for entry in fs::read_dir(&fixtures)
+        .expect("fixtures directory")
+        .flatten()
+    {
+        let Ok(text) = fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        let mut cut = 0;
+        while cut < text.len() {
+            if text.is_char_boundary(cut) {
+                let _ = audit_source("cut.py", &text[..cut], RULES);
+                audited += 1;
+            }
+            cut += 41;
+        }
+    }
+    assert!(audited > 1000, "only {audited} prefixes audited");
+}

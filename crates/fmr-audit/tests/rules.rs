@@ -2,7 +2,7 @@
 //! `# expect: CODE`, no rule fires on any `*_ok*.py` fixture, and a snapshot renders every
 //! fixture's findings as a reader would see them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -187,4 +187,79 @@ fn rules_are_usable_as_trait_objects_from_outside() {
         .collect();
     assert_eq!(selected.len(), 2);
     assert!(audit_source("empty.py", "", &selected).is_empty());
+}
+
+/// Precision and recall of every rule on the fixtures, with all rules running on every fixture:
+/// `expected` marked lines, `found` of them reported, `false` findings on unmarked lines (in
+/// the rule's own fixtures, the near-miss `_ok` fixtures and every other rule's fixtures).
+/// The table is a snapshot, so any change in a rule's precision or recall shows up in review;
+/// `cargo test -p fmr-audit --test rules precision -- --nocapture` prints it.
+#[test]
+fn precision_and_recall_per_rule() {
+    let mut expected: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut hits_by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut false_positives: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut negative_files = 0;
+    for path in fixture_files() {
+        let name = file_name(&path);
+        let text = read(&path);
+        let marked = expected_findings(&text);
+        if marked.is_empty() {
+            negative_files += 1;
+        }
+        let reported = found(&audit_source(&name, &text, RULES));
+        for rule in RULES {
+            let code = rule.code();
+            let marked_here = marked.iter().filter(|(_, marked)| marked == code).count();
+            let hits = reported
+                .iter()
+                .filter(|(line, reported)| {
+                    reported == code && marked.contains(&(*line, code.to_owned()))
+                })
+                .count();
+            let misses = reported
+                .iter()
+                .filter(|(line, reported)| {
+                    reported == code && !marked.contains(&(*line, code.to_owned()))
+                })
+                .count();
+            *expected.entry(code).or_default() += marked_here;
+            *hits_by_rule.entry(code).or_default() += hits;
+            *false_positives.entry(code).or_default() += misses;
+        }
+    }
+    let mut table = format!(
+        "{} rules, {} fixtures ({negative_files} without any expected finding)\n\n\
+         rule   expected  found  false  precision  recall\n",
+        RULES.len(),
+        fixture_files().len()
+    );
+    let ratio = |numerator: usize, denominator: usize| {
+        if denominator == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}", numerator as f64 / denominator as f64)
+        }
+    };
+    let (mut all_expected, mut all_found, mut all_false) = (0, 0, 0);
+    for rule in RULES {
+        let code = rule.code();
+        let (expected, found, false_positives) =
+            (expected[code], hits_by_rule[code], false_positives[code]);
+        all_expected += expected;
+        all_found += found;
+        all_false += false_positives;
+        table.push_str(&format!(
+            "{code}  {expected:>8}  {found:>5}  {false_positives:>5}  {:>9}  {:>6}\n",
+            ratio(found, found + false_positives),
+            ratio(found, expected),
+        ));
+    }
+    table.push_str(&format!(
+        "all    {all_expected:>8}  {all_found:>5}  {all_false:>5}  {:>9}  {:>6}\n",
+        ratio(all_found, all_found + all_false),
+        ratio(all_found, all_expected),
+    ));
+    println!("{table}");
+    insta::assert_snapshot!(table);
 }

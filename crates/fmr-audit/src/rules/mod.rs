@@ -1,5 +1,8 @@
-//! One file per rule, grouped by framework: `torch/` (PT), `python/` (PY), `jax/` (JX).
+//! Every audit rule, one file each, grouped by framework.
 
+pub mod hf;
 pub mod jax;
+pub mod keras;
+pub mod lightning;
 pub mod python;
 pub mod torch;

@@ -15,10 +15,8 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use super::training::{LocalFunctions, short_text};
-use crate::SourceFile;
-use crate::syntax::{
-    Call, ancestors, bound_names, dotted_name, preorder, scope_preorder, unparenthesized,
-};
+use crate::syntax::{Call, NodeExt, bound_names, dotted_name, unparenthesized};
+use crate::{Context, SourceFile};
 
 /// An output activation that turns logits into probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,10 +179,10 @@ pub struct Flows<'t> {
 }
 
 impl<'t> Flows<'t> {
-    pub fn analyze(file: &'t SourceFile) -> Self {
-        let locals = LocalFunctions::collect(file);
+    pub fn analyze(file: &Context<'t>) -> Self {
+        let locals = file.locals();
         let plain_bindings = Bindings::collect(file, &HashMap::new());
-        let activation_returns = class_activation_returns(file, &plain_bindings, &locals);
+        let activation_returns = class_activation_returns(file, &plain_bindings, locals);
         let classes: HashMap<String, ActivationReturn<'t>> = activation_returns
             .iter()
             .map(|summary| (summary.class_name.clone(), summary.clone()))
@@ -193,15 +191,15 @@ impl<'t> Flows<'t> {
         let walker = Walker {
             file,
             bindings: &bindings,
-            locals: &locals,
+            locals,
         };
 
         let mut losses = Vec::new();
-        let scopes = std::iter::once(file.root())
-            .chain(preorder(file.root()).filter(|node| node.kind() == "function_definition"));
+        let scopes =
+            std::iter::once(file.source().root()).chain(file.nodes_of_kind("function_definition"));
         for scope in scopes {
-            let body = if scope.kind() == "function_definition" {
-                scope.child_by_field_name("body")
+            let body = if scope.kind_name() == "function_definition" {
+                scope.field("body")
             } else {
                 Some(scope)
             };
@@ -211,13 +209,9 @@ impl<'t> Flows<'t> {
         }
         let mut loss_sites = bindings.loss_sites.clone();
         loss_sites.extend(
-            preorder(file.root())
-                .filter_map(Call::new)
-                .filter_map(|call| {
-                    walker
-                        .loss_call(&call)
-                        .map(|(kind, _, _)| (kind, call.node))
-                }),
+            file.calls()
+                .iter()
+                .filter_map(|call| walker.loss_call(call).map(|(kind, _, _)| (kind, call.node))),
         );
         loss_sites.sort_by_key(|(_, node)| node.start_byte());
         loss_sites.dedup_by_key(|(_, node)| node.id());
@@ -252,22 +246,16 @@ struct Bindings<'t> {
 }
 
 impl<'t> Bindings<'t> {
-    fn collect(file: &'t SourceFile, classes: &HashMap<String, ActivationReturn<'t>>) -> Self {
+    fn collect(context: &Context<'t>, classes: &HashMap<String, ActivationReturn<'t>>) -> Self {
         let mut bindings = Self {
             by_name: HashMap::new(),
             loss_sites: Vec::new(),
         };
-        for assignment in preorder(file.root()).filter(|node| node.kind() == "assignment") {
-            let (Some(left), Some(right)) = (
-                assignment.child_by_field_name("left"),
-                assignment.child_by_field_name("right"),
-            ) else {
+        for (left, right) in context.assignment_sides() {
+            let Some(key) = binding_key(context, left) else {
                 continue;
             };
-            let Some(key) = dotted_name(file, left) else {
-                continue;
-            };
-            let Some(binding) = bindings.classify(file, right, classes) else {
+            let Some(binding) = bindings.classify(context, right, classes) else {
                 continue;
             };
             if let Binding::Loss(kind, _) = &binding {
@@ -286,13 +274,14 @@ impl<'t> Bindings<'t> {
     /// What a right-hand side binds, if it is a module this analysis knows.
     fn classify(
         &self,
-        file: &'t SourceFile,
+        context: &Context<'t>,
         value: Node<'t>,
         classes: &HashMap<String, ActivationReturn<'t>>,
     ) -> Option<Binding<'t>> {
+        let file = context.source();
         let value = unparenthesized(value);
-        if matches!(value.kind(), "identifier" | "attribute") {
-            return self.by_name.get(&dotted_name(file, value)?).cloned();
+        if matches!(value.kind_name(), "identifier" | "attribute") {
+            return self.by_name.get(&binding_key(context, value)?).cloned();
         }
         let call = Call::new(value)?;
         let name = call.callee_name(file);
@@ -340,28 +329,44 @@ impl<'t> Bindings<'t> {
             }));
         }
         if MODULE_WRAPPERS.contains(&name) {
-            return self.classify(file, call.argument(file, 0, "module")?, classes);
+            return self.classify(context, call.argument(file, 0, "module")?, classes);
         }
         if matches!(
             call.method_name(file),
             Some("to" | "cuda" | "cpu" | "float" | "double" | "train" | "eval")
         ) {
-            return self.classify(file, call.receiver()?, classes);
+            return self.classify(context, call.receiver()?, classes);
         }
         None
     }
 
-    fn get(&self, file: &SourceFile, node: Node<'_>) -> Option<(&Binding<'t>, String)> {
-        let key = dotted_name(file, node)?;
-        self.by_name.get(&key).map(|binding| (binding, key))
+    /// The binding of the name `node`, and the name as written.
+    fn get(&self, context: &Context<'_>, node: Node<'_>) -> Option<(&Binding<'t>, String)> {
+        let key = binding_key(context, node)?;
+        let written = dotted_name(context, node)?;
+        self.by_name.get(&key).map(|binding| (binding, written))
     }
+}
+
+/// The key a name is bound under: the dotted name, with `self.` attributes qualified by their
+/// class (`Discriminator.self.main` and `Generator.self.main` are different modules).
+fn binding_key(context: &Context<'_>, node: Node<'_>) -> Option<String> {
+    let name = dotted_name(context, node)?;
+    if !name.starts_with("self.") {
+        return Some(name);
+    }
+    let class = context
+        .enclosing_class(node)
+        .and_then(|class| class.field("name"))
+        .map_or("", |class_name| context.node_text(class_name));
+    Some(format!("{class}.{name}"))
 }
 
 /// New values of names, `None` when a name stops holding probabilities.
 type Updates<'t> = Vec<(String, Option<Origin<'t>>)>;
 
 struct Walker<'a, 't> {
-    file: &'t SourceFile,
+    file: &'a Context<'t>,
     bindings: &'a Bindings<'t>,
     locals: &'a LocalFunctions<'t>,
 }
@@ -378,7 +383,7 @@ impl<'t> Walker<'_, 't> {
         let mut values: HashMap<String, Origin<'t>> = HashMap::new();
         // An assignment's new binding takes effect once its right-hand side has been walked.
         let mut pending: Vec<(usize, Updates<'t>)> = Vec::new();
-        for node in scope_preorder(body) {
+        for node in self.file.scope_descendants(body) {
             while pending
                 .last()
                 .is_some_and(|(end, _)| node.start_byte() >= *end)
@@ -387,13 +392,13 @@ impl<'t> Walker<'_, 't> {
                     apply(&mut values, updates);
                 }
             }
-            match node.kind() {
+            match node.kind_name() {
                 "assignment" | "augmented_assignment" => {
                     let updates = self.assignment_updates(node, &values);
                     pending.push((node.end_byte(), updates));
                 }
                 "for_statement" | "for_in_clause" => {
-                    if let Some(left) = node.child_by_field_name("left") {
+                    if let Some(left) = node.field("left") {
                         for name in bound_names(left) {
                             values.remove(self.file.node_text(name));
                         }
@@ -402,7 +407,7 @@ impl<'t> Walker<'_, 't> {
                 "return_statement" => {
                     let value = node
                         .named_children(&mut node.walk())
-                        .find(|child| child.kind() != "comment");
+                        .find(|child| child.kind_name() != "comment");
                     if let Some(origin) = value.and_then(|value| self.origin(value, &values)) {
                         on_return(node, origin);
                     }
@@ -436,13 +441,13 @@ impl<'t> Walker<'_, 't> {
         assignment: Node<'t>,
         values: &HashMap<String, Origin<'t>>,
     ) -> Updates<'t> {
-        let Some(left) = assignment.child_by_field_name("left") else {
+        let Some(left) = assignment.field("left") else {
             return Vec::new();
         };
-        let single_target = matches!(left.kind(), "identifier" | "attribute");
-        if assignment.kind() == "assignment" && single_target {
+        let single_target = matches!(left.kind_name(), "identifier" | "attribute");
+        if assignment.kind_name() == "assignment" && single_target {
             let origin = assignment
-                .child_by_field_name("right")
+                .field("right")
                 .and_then(|right| self.origin(right, values));
             return vec![(self.file.node_text(left).to_owned(), origin)];
         }
@@ -459,9 +464,9 @@ impl<'t> Walker<'_, 't> {
         values: &HashMap<String, Origin<'t>>,
     ) -> Option<Origin<'t>> {
         let expression = unparenthesized(expression);
-        match expression.kind() {
+        match expression.kind_name() {
             "identifier" | "attribute" => values.get(self.file.node_text(expression)).cloned(),
-            "subscript" => self.origin(expression.child_by_field_name("value")?, values),
+            "subscript" => self.origin(expression.field("value")?, values),
             "call" => self.call_origin(&Call::new(expression)?, values),
             _ => None,
         }
@@ -582,7 +587,7 @@ fn is_module_path(file: &SourceFile, receiver: Node<'_>) -> bool {
 
 /// Model classes whose `forward` or `__call__` returns probabilities on every path.
 fn class_activation_returns<'t>(
-    file: &'t SourceFile,
+    file: &Context<'t>,
     bindings: &Bindings<'t>,
     locals: &LocalFunctions<'t>,
 ) -> Vec<ActivationReturn<'t>> {
@@ -592,37 +597,31 @@ fn class_activation_returns<'t>(
         locals,
     };
     let mut summaries = Vec::new();
-    for class in preorder(file.root()).filter(|node| node.kind() == "class_definition") {
-        let (Some(name), Some(body)) = (
-            class.child_by_field_name("name"),
-            class.child_by_field_name("body"),
-        ) else {
+    for class in file.nodes_of_kind("class_definition") {
+        let (Some(name), Some(body)) = (class.field("name"), class.field("body")) else {
             continue;
         };
         let mut cursor = body.walk();
         let methods =
             body.named_children(&mut cursor)
-                .filter_map(|statement| match statement.kind() {
+                .filter_map(|statement| match statement.kind_name() {
                     "function_definition" => Some(statement),
-                    "decorated_definition" => statement.child_by_field_name("definition"),
+                    "decorated_definition" => statement.field("definition"),
                     _ => None,
                 });
         for method in methods {
-            let Some(method_name) = method
-                .child_by_field_name("name")
-                .map(|node| file.node_text(node))
-            else {
+            let Some(method_name) = method.field("name").map(|node| file.node_text(node)) else {
                 continue;
             };
             if !matches!(method_name, "forward" | "__call__") {
                 continue;
             }
-            let Some(method_body) = method.child_by_field_name("body") else {
+            let Some(method_body) = method.field("body") else {
                 continue;
             };
             let mut unconditional = None;
             walker.walk(method_body, &mut |_| {}, &mut |return_node, origin| {
-                if unconditional.is_none() && !is_conditional(return_node, method) {
+                if unconditional.is_none() && !is_conditional(file, return_node, method) {
                     unconditional = Some((return_node, origin));
                 }
             });
@@ -641,12 +640,12 @@ fn class_activation_returns<'t>(
 
 /// Whether `node` runs only under a condition inside `function` (a `return` under `if not
 /// self.training:` is how models legitimately return probabilities at inference).
-fn is_conditional(node: Node<'_>, function: Node<'_>) -> bool {
-    ancestors(node)
+fn is_conditional(file: &Context<'_>, node: Node<'_>, function: Node<'_>) -> bool {
+    file.ancestors(node)
         .take_while(|ancestor| ancestor.id() != function.id())
         .any(|ancestor| {
             matches!(
-                ancestor.kind(),
+                ancestor.kind_name(),
                 "if_statement" | "match_statement" | "conditional_expression"
             )
         })

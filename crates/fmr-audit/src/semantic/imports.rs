@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::SourceFile;
-use crate::syntax::preorder;
+use crate::Context;
+use crate::syntax::NodeExt;
 
 /// Local names bound by `import` statements, with the dotted path each stands for (the last
 /// import of a name wins).
@@ -13,19 +13,24 @@ pub struct Imports {
 }
 
 impl Imports {
-    pub fn collect(file: &SourceFile) -> Self {
+    pub fn collect(file: &Context<'_>) -> Self {
         let mut bindings = HashMap::new();
-        for statement in preorder(file.root()) {
-            match statement.kind() {
+        let statements = file.nodes().filter(|node| {
+            matches!(
+                node.kind_name(),
+                "import_statement" | "import_from_statement"
+            )
+        });
+        for statement in statements {
+            match statement.kind_name() {
                 "import_statement" => {
                     let mut cursor = statement.walk();
                     for name in statement.children_by_field_name("name", &mut cursor) {
-                        match name.kind() {
+                        match name.kind_name() {
                             "aliased_import" => {
-                                if let (Some(path), Some(alias)) = (
-                                    name.child_by_field_name("name"),
-                                    name.child_by_field_name("alias"),
-                                ) {
+                                if let (Some(path), Some(alias)) =
+                                    (name.field("name"), name.field("alias"))
+                                {
                                     bindings.insert(
                                         file.node_text(alias).to_owned(),
                                         file.node_text(path).to_owned(),
@@ -42,17 +47,14 @@ impl Imports {
                     }
                 }
                 "import_from_statement" => {
-                    let Some(module) = statement.child_by_field_name("module_name") else {
+                    let Some(module) = statement.field("module_name") else {
                         continue;
                     };
                     let module = file.node_text(module);
                     let mut cursor = statement.walk();
                     for name in statement.children_by_field_name("name", &mut cursor) {
-                        let (imported, local) = match name.kind() {
-                            "aliased_import" => match (
-                                name.child_by_field_name("name"),
-                                name.child_by_field_name("alias"),
-                            ) {
+                        let (imported, local) = match name.kind_name() {
+                            "aliased_import" => match (name.field("name"), name.field("alias")) {
                                 (Some(imported), Some(alias)) => {
                                     (file.node_text(imported), file.node_text(alias))
                                 }
@@ -101,6 +103,7 @@ fn conventional_module(alias: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SourceFile;
 
     #[test]
     fn resolves_aliases_of_every_import_form() {
@@ -110,7 +113,7 @@ mod tests {
              from torch.nn.parallel import DistributedDataParallel as DDP\n",
         )
         .expect("parses");
-        let imports = Imports::collect(&file);
+        let imports = Imports::collect(&Context::new(&file));
         assert_eq!(imports.resolve("jr.normal"), "jax.random.normal");
         assert_eq!(imports.resolve("random.split"), "jax.random.split");
         assert_eq!(imports.resolve("jax.random.split"), "jax.random.split");
@@ -120,7 +123,8 @@ mod tests {
             "torch.nn.parallel.DistributedDataParallel"
         );
         assert_eq!(imports.resolve("np.sqrt"), "np.sqrt");
-        let bare = Imports::collect(&SourceFile::parse("t.py", "x = 1\n").expect("parses"));
+        let bare_file = SourceFile::parse("t.py", "x = 1\n").expect("parses");
+        let bare = Imports::collect(&Context::new(&bare_file));
         assert_eq!(bare.resolve("jnp.sqrt"), "jax.numpy.sqrt");
         assert_eq!(bare.resolve("random.normal"), "random.normal");
     }

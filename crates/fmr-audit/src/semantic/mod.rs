@@ -3,4 +3,9 @@
 pub mod flow;
 pub mod imports;
 pub mod jax;
+pub mod keras;
+pub mod losses;
+pub mod names;
+pub mod optimizers;
+pub mod preprocessing;
 pub mod training;

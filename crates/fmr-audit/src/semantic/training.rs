@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use crate::SourceFile;
-use crate::syntax::{Call, ancestors, preorder, scope_preorder, words};
+use crate::syntax::{Call, NodeExt, words};
+use crate::{Context, SourceFile};
 
 /// A call that touches the gradients of a training step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ const CLIP_FUNCTIONS: &[&str] = &[
 /// The gradient event `node` performs, if any. Besides calls, an assignment `p.grad = None`
 /// (or `= torch.zeros_like(...)`) is a gradient reset.
 pub fn grad_event(file: &SourceFile, node: Node<'_>) -> Option<GradEvent> {
-    if node.kind() == "assignment" {
+    if node.kind_name() == "assignment" {
         return is_grad_reset_assignment(file, node).then_some(GradEvent::ZeroGrad);
     }
     let call = Call::new(node)?;
@@ -59,17 +59,14 @@ pub fn grad_event(file: &SourceFile, node: Node<'_>) -> Option<GradEvent> {
 }
 
 fn is_grad_reset_assignment(file: &SourceFile, assignment: Node<'_>) -> bool {
-    let (Some(left), Some(right)) = (
-        assignment.child_by_field_name("left"),
-        assignment.child_by_field_name("right"),
-    ) else {
+    let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right")) else {
         return false;
     };
-    let targets_grad = left.kind() == "attribute"
+    let targets_grad = left.kind_name() == "attribute"
         && left
-            .child_by_field_name("attribute")
+            .field("attribute")
             .is_some_and(|attribute| file.node_text(attribute) == "grad");
-    let resets = right.kind() == "none"
+    let resets = right.kind_name() == "none"
         || Call::new(right).is_some_and(|call| call.callee_name(file).starts_with("zeros"));
     targets_grad && resets
 }
@@ -99,24 +96,17 @@ pub fn is_optimizer_step(file: &SourceFile, call: &Call<'_>) -> bool {
         1 => {
             call.keyword(file, "closure").is_some()
                 || call.positional().first().is_some_and(|argument| {
-                    argument.kind() == "lambda" || file.node_text(*argument).contains("closure")
+                    argument.kind_name() == "lambda"
+                        || file.node_text(*argument).contains("closure")
                 })
         }
         _ => false,
     }
 }
 
-/// Gradient events in `scope` (a loop body, a function), in source order, not entering nested
-/// functions.
-pub fn grad_events<'t>(file: &SourceFile, scope: Node<'t>) -> Vec<(GradEvent, Node<'t>)> {
-    scope_preorder(scope)
-        .filter_map(|node| grad_event(file, node).map(|event| (event, node)))
-        .collect()
-}
-
 /// The body of a `for` or `while` loop.
 pub fn loop_body(loop_node: Node<'_>) -> Option<Node<'_>> {
-    loop_node.child_by_field_name("body")
+    loop_node.field("body")
 }
 
 /// Whether a JAX gradient transformation is applied: `jax.grad`, `value_and_grad`, `nnx.grad`.
@@ -140,10 +130,10 @@ pub struct LocalFunctions<'t> {
 const FOLLOW_DEPTH: usize = 2;
 
 impl<'t> LocalFunctions<'t> {
-    pub fn collect(file: &'t SourceFile) -> Self {
+    pub fn collect(file: &'t SourceFile, context: &Context<'t>) -> Self {
         let mut by_name: HashMap<&'t str, Vec<Node<'t>>> = HashMap::new();
-        for node in preorder(file.root()).filter(|node| node.kind() == "function_definition") {
-            if let Some(name) = node.child_by_field_name("name") {
+        for node in context.nodes_of_kind("function_definition") {
+            if let Some(name) = node.field("name") {
                 by_name.entry(file.node_text(name)).or_default().push(node);
             }
         }
@@ -156,7 +146,7 @@ impl<'t> LocalFunctions<'t> {
 
     /// The local definitions a call may run: `f(...)` and `self.f(...)` / `cls.f(...)`.
     pub fn callees(&self, file: &SourceFile, call: &Call<'_>) -> &[Node<'t>] {
-        let name = match call.function.kind() {
+        let name = match call.function.kind_name() {
             "identifier" => file.node_text(call.function),
             "attribute" => {
                 let on_self = call
@@ -176,7 +166,7 @@ impl<'t> LocalFunctions<'t> {
     /// calls deep).
     pub fn reaches(
         &self,
-        file: &SourceFile,
+        file: &Context<'_>,
         scope: Node<'_>,
         predicate: &dyn Fn(Node<'_>) -> bool,
     ) -> bool {
@@ -185,17 +175,17 @@ impl<'t> LocalFunctions<'t> {
 
     fn reaches_within(
         &self,
-        file: &SourceFile,
+        file: &Context<'_>,
         scope: Node<'_>,
         predicate: &dyn Fn(Node<'_>) -> bool,
         depth: usize,
     ) -> bool {
-        scope_preorder(scope).any(|node| {
+        file.scope_descendants(scope).any(|node| {
             predicate(node)
                 || (depth > 0
-                    && Call::new(node).is_some_and(|call| {
+                    && file.call_at(node).is_some_and(|call| {
                         self.callees(file, &call).iter().any(|callee| {
-                            callee.child_by_field_name("body").is_some_and(|body| {
+                            callee.field("body").is_some_and(|body| {
                                 self.reaches_within(file, body, predicate, depth - 1)
                             })
                         })
@@ -270,27 +260,28 @@ const EVALUATION_WORDS: &[&str] = &[
 
 /// Whether `node` runs without gradients or outside training: under `torch.no_grad()` or
 /// `torch.inference_mode()`, or in a function decorated with them or named for evaluation.
-pub fn in_inference_context(file: &SourceFile, node: Node<'_>) -> bool {
-    ancestors(node).any(|ancestor| match ancestor.kind() {
-        "with_statement" => ancestor
-            .named_children(&mut ancestor.walk())
-            .any(|child| child.kind() == "with_clause" && disables_grad(file.node_text(child))),
-        "function_definition" => {
-            let named_for_evaluation = ancestor.child_by_field_name("name").is_some_and(|name| {
-                words(file.node_text(name))
-                    .iter()
-                    .any(|word| EVALUATION_WORDS.contains(&word.as_str()))
-            });
-            let decorated = ancestor.parent().is_some_and(|parent| {
-                parent.kind() == "decorated_definition"
-                    && parent.named_children(&mut parent.walk()).any(|child| {
-                        child.kind() == "decorator" && disables_grad(file.node_text(child))
-                    })
-            });
-            named_for_evaluation || decorated
-        }
-        _ => false,
-    })
+pub fn in_inference_context(file: &Context<'_>, node: Node<'_>) -> bool {
+    file.ancestors(node)
+        .any(|ancestor| match ancestor.kind_name() {
+            "with_statement" => ancestor.named_children(&mut ancestor.walk()).any(|child| {
+                child.kind_name() == "with_clause" && disables_grad(file.node_text(child))
+            }),
+            "function_definition" => {
+                let named_for_evaluation = ancestor.field("name").is_some_and(|name| {
+                    words(file.node_text(name))
+                        .iter()
+                        .any(|word| EVALUATION_WORDS.contains(&word.as_str()))
+                });
+                let decorated = ancestor.parent().is_some_and(|parent| {
+                    parent.kind_name() == "decorated_definition"
+                        && parent.named_children(&mut parent.walk()).any(|child| {
+                            child.kind_name() == "decorator" && disables_grad(file.node_text(child))
+                        })
+                });
+                named_for_evaluation || decorated
+            }
+            _ => false,
+        })
 }
 
 fn disables_grad(text: &str) -> bool {
@@ -301,11 +292,14 @@ fn disables_grad(text: &str) -> bool {
 
 /// The first backward pass of the file that the user runs themselves (not through Accelerate,
 /// Fabric or DeepSpeed, which scale and cast on their own).
-pub fn first_user_backward<'t>(file: &'t SourceFile) -> Option<Node<'t>> {
-    preorder(file.root()).find(|&node| {
-        grad_event(file, node) == Some(GradEvent::Backward)
-            && Call::new(node).is_some_and(|call| !backward_is_library_managed(file, &call))
-    })
+pub fn first_user_backward<'t>(file: &Context<'t>) -> Option<Node<'t>> {
+    file.grad_events()
+        .iter()
+        .find(|(event, node)| {
+            *event == GradEvent::Backward
+                && Call::new(*node).is_some_and(|call| !backward_is_library_managed(file, &call))
+        })
+        .map(|(_, node)| *node)
 }
 
 /// Optimizer classes of `torch.optim` and the common third-party packages.
@@ -361,7 +355,7 @@ pub fn is_train_mode_call(file: &SourceFile, node: Node<'_>) -> bool {
         return false;
     }
     call.argument(file, 0, "mode")
-        .is_none_or(|mode| mode.kind() != "false")
+        .is_none_or(|mode| mode.kind_name() != "false")
 }
 
 /// `model.eval()`.
@@ -409,14 +403,15 @@ pub struct TrainedModels<'t> {
 }
 
 impl<'t> TrainedModels<'t> {
-    pub fn collect(file: &'t SourceFile) -> Self {
+    pub fn collect(context: &Context<'t>) -> Self {
+        let file = context.source();
         let mut models = Self {
             put_in_training_mode: HashSet::new(),
             frozen: HashSet::new(),
             optimizer_arguments: Vec::new(),
         };
-        for call in preorder(file.root()).filter_map(Call::new) {
-            if is_optimizer_constructor(file, &call)
+        for call in context.calls() {
+            if is_optimizer_constructor(file, call)
                 && let Some(arguments) = call.arguments
             {
                 models.optimizer_arguments.push(file.node_text(arguments));
@@ -431,7 +426,7 @@ impl<'t> TrainedModels<'t> {
                 Some("requires_grad_")
                     if call
                         .argument(file, 0, "requires_grad")
-                        .is_some_and(|flag| flag.kind() == "false") =>
+                        .is_some_and(|flag| flag.kind_name() == "false") =>
                 {
                     models.frozen.insert(receiver);
                 }

@@ -5,10 +5,8 @@ use tree_sitter::Node;
 
 use crate::semantic::imports::Imports;
 use crate::semantic::jax::{KeyUse, key_use};
-use crate::syntax::{
-    Call, ancestors, bound_names, contains, dotted_name, preorder, scope_preorder,
-};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::syntax::{NodeExt, bound_names, contains, dotted_name};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks for a JAX PRNG key used again after it was consumed, within one function:
@@ -46,6 +44,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [JAX: pseudorandom numbers](https://docs.jax.dev/en/latest/random-numbers.html)
 /// - [JAX: `jax.random` module](https://docs.jax.dev/en/latest/jax.random.html)
+///
+/// ## Confirms
+/// - none yet (proposed entry: "JAX PRNG key reused or recreated: randomness repeats")
 pub struct PrngKeyReuse;
 
 impl AuditRule for PrngKeyReuse {
@@ -61,17 +62,20 @@ impl AuditRule for PrngKeyReuse {
         Auditor::JaxLogicAuditor
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
-        let imports = Imports::collect(file);
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
+        // Every consuming call goes through `jax.random` (or an alias importing it).
+        if !file.mentions("random") {
+            return Vec::new();
+        }
+        let imports = file.imports();
         let mut findings = Vec::new();
         let mut reported = HashSet::new();
-        let scopes = std::iter::once(file.root()).chain(
-            preorder(file.root())
-                .filter(|node| node.kind() == "function_definition")
-                .filter_map(|function| function.child_by_field_name("body")),
+        let scopes = std::iter::once(file.source().root()).chain(
+            file.nodes_of_kind("function_definition")
+                .filter_map(|function| function.field("body")),
         );
         for scope in scopes {
-            let uses = key_uses(file, &imports, scope);
+            let uses = key_uses(file, imports, scope);
             self.check_sequence(file, &uses, &mut reported, &mut findings);
             self.check_loops(file, scope, &uses, &mut reported, &mut findings);
         }
@@ -93,12 +97,12 @@ struct Use<'t> {
 
 /// The consuming key uses of `scope` in source order, each with the previous consumption of the
 /// same key since it was last assigned.
-fn key_uses<'t>(file: &SourceFile, imports: &Imports, scope: Node<'t>) -> Vec<Use<'t>> {
+fn key_uses<'t>(file: &Context<'t>, imports: &Imports, scope: Node<'t>) -> Vec<Use<'t>> {
     let mut last_use: HashMap<String, (KeyUse, String, Node<'t>)> = HashMap::new();
     // Assignments take effect once their right-hand side (often the `split` itself) has run.
     let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
     let mut uses = Vec::new();
-    for node in scope_preorder(scope) {
+    for node in file.scope_descendants(scope) {
         while pending
             .last()
             .is_some_and(|(end, _)| node.start_byte() >= *end)
@@ -107,11 +111,9 @@ fn key_uses<'t>(file: &SourceFile, imports: &Imports, scope: Node<'t>) -> Vec<Us
                 forget(&mut last_use, &names);
             }
         }
-        match node.kind() {
+        match node.kind_name() {
             "assignment" | "augmented_assignment" | "named_expression" => {
-                let target = node
-                    .child_by_field_name("left")
-                    .or_else(|| node.child_by_field_name("name"));
+                let target = node.field("left").or_else(|| node.field("name"));
                 let names = target
                     .map(|target| bound_texts(file, target))
                     .unwrap_or_default();
@@ -119,13 +121,13 @@ fn key_uses<'t>(file: &SourceFile, imports: &Imports, scope: Node<'t>) -> Vec<Us
             }
             "for_statement" | "for_in_clause" => {
                 let names = node
-                    .child_by_field_name("left")
+                    .field("left")
                     .map(|left| bound_texts(file, left))
                     .unwrap_or_default();
                 forget(&mut last_use, &names);
             }
             "call" => {
-                let Some(call) = Call::new(node) else {
+                let Some(call) = file.call_at(node) else {
                     continue;
                 };
                 let Some((kind, function, key)) = key_use(file, imports, &call) else {
@@ -161,7 +163,7 @@ impl PrngKeyReuse {
     /// A key consumed twice in a row, outside exclusive branches.
     fn check_sequence(
         &self,
-        file: &SourceFile,
+        file: &Context<'_>,
         uses: &[Use<'_>],
         reported: &mut HashSet<usize>,
         findings: &mut Vec<AuditFinding>,
@@ -175,7 +177,7 @@ impl PrngKeyReuse {
                 (KeyUse::Sample, KeyUse::Split) => false,
             };
             if !reuse
-                || exclusive_branches(*previous_call, current.call)
+                || exclusive_branches(file, *previous_call, current.call)
                 || !reported.insert(current.call.id())
             {
                 continue;
@@ -202,11 +204,11 @@ impl PrngKeyReuse {
     }
 
     /// A key consumed inside a loop or comprehension that never reassigns it.
-    fn check_loops(
+    fn check_loops<'t>(
         &self,
-        file: &SourceFile,
-        scope: Node<'_>,
-        uses: &[Use<'_>],
+        file: &Context<'t>,
+        scope: Node<'t>,
+        uses: &[Use<'t>],
         reported: &mut HashSet<usize>,
         findings: &mut Vec<AuditFinding>,
     ) {
@@ -219,7 +221,7 @@ impl PrngKeyReuse {
                 continue;
             }
             let (loop_line, _) = file.position(repeated);
-            let construct = if repeated.kind().ends_with("_statement") {
+            let construct = if repeated.kind_name().ends_with("_statement") {
                 "loop"
             } else {
                 "comprehension"
@@ -239,20 +241,20 @@ impl PrngKeyReuse {
 /// again without rebinding `root`. The iterable of a `for` (or of a comprehension) is evaluated
 /// once, so a call there does not repeat.
 fn repeating_iteration<'t>(
-    file: &SourceFile,
-    scope: Node<'t>,
-    call: Node<'t>,
+    file: &Context<'t>,
+    scope: Node<'_>,
+    call: Node<'_>,
     root: &str,
 ) -> Option<Node<'t>> {
     let mut child = call;
     let mut in_iterable = false;
-    for ancestor in ancestors(call) {
+    for ancestor in file.ancestors(call) {
         if ancestor.id() == scope.id() {
             break;
         }
-        let is_iterable_of = matches!(ancestor.kind(), "for_statement" | "for_in_clause")
+        let is_iterable_of = matches!(ancestor.kind_name(), "for_statement" | "for_in_clause")
             && ancestor
-                .child_by_field_name("right")
+                .field("right")
                 .is_some_and(|right| right.id() == child.id());
         in_iterable |= is_iterable_of;
         if is_iteration(ancestor) {
@@ -268,7 +270,7 @@ fn repeating_iteration<'t>(
 
 fn is_iteration(node: Node<'_>) -> bool {
     matches!(
-        node.kind(),
+        node.kind_name(),
         "for_statement"
             | "while_statement"
             | "list_comprehension"
@@ -279,13 +281,13 @@ fn is_iteration(node: Node<'_>) -> bool {
 }
 
 /// Whether `root` is (re)bound anywhere inside `iteration`, including as its loop variable.
-fn rebinds(file: &SourceFile, iteration: Node<'_>, root: &str) -> bool {
-    scope_preorder(iteration).any(|node| {
-        let target = match node.kind() {
+fn rebinds(file: &Context<'_>, iteration: Node<'_>, root: &str) -> bool {
+    file.scope_descendants(iteration).any(|node| {
+        let target = match node.kind_name() {
             "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
-                node.child_by_field_name("left")
+                node.field("left")
             }
-            "named_expression" => node.child_by_field_name("name"),
+            "named_expression" => node.field("name"),
             "as_pattern_target" => Some(node),
             _ => None,
         };
@@ -321,31 +323,31 @@ fn key_text(file: &SourceFile, key: Node<'_>) -> Option<String> {
     if let Some(name) = dotted_name(file, key) {
         return Some(name);
     }
-    if key.kind() != "subscript" {
+    if key.kind_name() != "subscript" {
         return None;
     }
-    let value = dotted_name(file, key.child_by_field_name("value")?)?;
-    let index = key.child_by_field_name("subscript")?;
-    (index.kind() == "integer").then(|| format!("{value}[{}]", file.node_text(index)))
+    let value = dotted_name(file, key.field("value")?)?;
+    let index = key.field("subscript")?;
+    (index.kind_name() == "integer").then(|| format!("{value}[{}]", file.node_text(index)))
 }
 
 /// Whether `earlier` and `later` cannot both run: they sit in different arms of one
 /// `if`/`elif`/`else` or conditional expression, or `earlier` is in a block that returns (or
 /// raises) before control can reach `later`.
-fn exclusive_branches(earlier: Node<'_>, later: Node<'_>) -> bool {
-    let arms = branch_arms(earlier);
-    let different_arms = branch_arms(later).iter().any(|(conditional, arm)| {
+fn exclusive_branches(file: &Context<'_>, earlier: Node<'_>, later: Node<'_>) -> bool {
+    let arms = branch_arms(file, earlier);
+    let different_arms = branch_arms(file, later).iter().any(|(conditional, arm)| {
         arms.iter().any(|(other_conditional, other_arm)| {
             other_conditional == conditional && other_arm != arm
         })
     });
-    different_arms || leaves_before(earlier, later)
+    different_arms || leaves_before(file, earlier, later)
 }
 
 /// Whether a block around `earlier`, not around `later`, ends by returning or raising after it.
-fn leaves_before(earlier: Node<'_>, later: Node<'_>) -> bool {
-    ancestors(earlier)
-        .filter(|ancestor| ancestor.kind() == "block")
+fn leaves_before(file: &Context<'_>, earlier: Node<'_>, later: Node<'_>) -> bool {
+    file.ancestors(earlier)
+        .filter(|ancestor| ancestor.kind_name() == "block")
         .any(|block| {
             let last_statement = (0..block.named_child_count())
                 .rev()
@@ -354,24 +356,26 @@ fn leaves_before(earlier: Node<'_>, later: Node<'_>) -> bool {
                         .ok()
                         .and_then(|index| block.named_child(index))
                 })
-                .find(|statement| statement.kind() != "comment");
+                .find(|statement| statement.kind_name() != "comment");
             !contains(block, later)
                 && last_statement.is_some_and(|statement| {
-                    matches!(statement.kind(), "return_statement" | "raise_statement")
-                        && statement.end_byte() >= earlier.end_byte()
+                    matches!(
+                        statement.kind_name(),
+                        "return_statement" | "raise_statement"
+                    ) && statement.end_byte() >= earlier.end_byte()
                 })
         })
 }
 
 /// For each conditional around `node`: (the conditional's id, the id of the arm holding `node`).
-fn branch_arms(node: Node<'_>) -> Vec<(usize, usize)> {
+fn branch_arms(file: &Context<'_>, node: Node<'_>) -> Vec<(usize, usize)> {
     let mut arms = Vec::new();
     let mut child = node;
-    for parent in ancestors(node) {
+    for parent in file.ancestors(node) {
         let is_condition = parent
-            .child_by_field_name("condition")
+            .field("condition")
             .is_some_and(|condition| condition.id() == child.id());
-        let conditional = match parent.kind() {
+        let conditional = match parent.kind_name() {
             "if_statement" => true,
             // `a if condition else b`: the condition is the middle named child.
             "conditional_expression" => parent

@@ -5,8 +5,8 @@ use tree_sitter::Node;
 
 use crate::semantic::imports::Imports;
 use crate::semantic::training::{is_jax_grad_call, short_text};
-use crate::syntax::{Call, ancestors, dotted_name, preorder, unparenthesized, words};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::syntax::{Call, NodeExt, dotted_name, preorder, unparenthesized, words};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks, in functions that are differentiated (a loss function, one passed to `jax.grad` or
@@ -43,6 +43,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// - [PyTorch issue #2421: gradient of zero norm is nan](https://github.com/pytorch/pytorch/issues/2421)
 /// - [JAX issue #3058: NaN in gradient of `np.linalg.norm` at 0](https://github.com/jax-ml/jax/issues/3058)
 /// - [JAX FAQ: gradients contain NaN where using `where`](https://docs.jax.dev/en/latest/faq.html#gradients-contain-nan-where-using-where)
+///
+/// ## Confirms
+/// - FM0009: NaN gradient at a singularity
 pub struct NormAtZero;
 
 impl AuditRule for NormAtZero {
@@ -58,22 +61,25 @@ impl AuditRule for NormAtZero {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
-        let imports = Imports::collect(file);
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
+        if !file.mentions("sqrt") && !file.mentions("norm") {
+            return Vec::new();
+        }
+        let imports = file.imports();
         let mut seen = HashSet::new();
         let mut findings = Vec::new();
         for (function, why) in differentiated_functions(file) {
-            let Some(body) = function.child_by_field_name("body") else {
+            let Some(body) = function.field("body") else {
                 continue;
             };
             let name = function
-                .child_by_field_name("name")
+                .field("name")
                 .map_or("", |name| file.node_text(name));
-            for call in preorder(body).filter_map(Call::new) {
+            for call in file.calls_in(body) {
                 if !seen.insert(call.node.id()) {
                     continue;
                 }
-                let Some((kind, argument)) = root_call(file, &imports, &call) else {
+                let Some((kind, argument)) = root_call(file, imports, call) else {
                     continue;
                 };
                 if has_epsilon(file, argument) {
@@ -132,18 +138,18 @@ fn root_call<'t>(
 }
 
 /// Functions whose output is differentiated, each with the reason shown in messages.
-fn differentiated_functions(file: &SourceFile) -> Vec<(Node<'_>, &'static str)> {
-    let differentiated_names: HashSet<&str> = preorder(file.root())
-        .filter_map(Call::new)
+fn differentiated_functions<'t>(file: &Context<'t>) -> Vec<(Node<'t>, &'static str)> {
+    let differentiated_names: HashSet<&str> = file
+        .calls()
+        .iter()
         .filter(|call| is_jax_grad_call(file, call))
         .filter_map(|call| call.argument(file, 0, "fun"))
-        .filter(|argument| argument.kind() == "identifier")
+        .filter(|argument| argument.kind_name() == "identifier")
         .map(|argument| file.node_text(argument))
         .collect();
-    preorder(file.root())
-        .filter(|node| node.kind() == "function_definition")
+    file.nodes_of_kind("function_definition")
         .filter_map(|function| {
-            let name = file.node_text(function.child_by_field_name("name")?);
+            let name = file.node_text(function.field("name")?);
             if differentiated_names.contains(name) {
                 return Some((function, "differentiated by `jax.grad`"));
             }
@@ -153,15 +159,13 @@ fn differentiated_functions(file: &SourceFile) -> Vec<(Node<'_>, &'static str)> 
             {
                 return Some((function, "a loss function"));
             }
-            let in_loss_class = ancestors(function)
-                .find(|ancestor| ancestor.kind() == "class_definition")
-                .is_some_and(|class| {
-                    class.child_by_field_name("name").is_some_and(|class_name| {
-                        words(file.node_text(class_name))
-                            .iter()
-                            .any(|word| word == "loss")
-                    })
-                });
+            let in_loss_class = file.enclosing_class(function).is_some_and(|class| {
+                class.field("name").is_some_and(|class_name| {
+                    words(file.node_text(class_name))
+                        .iter()
+                        .any(|word| word == "loss")
+                })
+            });
             (in_loss_class && matches!(name, "forward" | "__call__"))
                 .then_some((function, "a loss module"))
         })
@@ -177,22 +181,19 @@ fn has_epsilon(file: &SourceFile, argument: Node<'_>) -> bool {
             "clamp" | "clip" | "clamp_min" | "maximum" | "max" | "softplus"
         );
     }
-    argument.kind() == "binary_operator"
+    argument.kind_name() == "binary_operator"
         && argument
-            .child_by_field_name("operator")
-            .is_some_and(|operator| operator.kind() == "+")
-        && [
-            argument.child_by_field_name("left"),
-            argument.child_by_field_name("right"),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|operand| is_epsilon_term(file, operand) || has_epsilon(file, operand))
+            .field("operator")
+            .is_some_and(|operator| operator.kind_name() == "+")
+        && [argument.field("left"), argument.field("right")]
+            .into_iter()
+            .flatten()
+            .any(|operand| is_epsilon_term(file, operand) || has_epsilon(file, operand))
 }
 
 fn is_epsilon_term(file: &SourceFile, operand: Node<'_>) -> bool {
     let operand = unparenthesized(operand);
-    matches!(operand.kind(), "float" | "integer")
+    matches!(operand.kind_name(), "float" | "integer")
         || words(file.node_text(operand)).iter().any(|word| {
             word.starts_with("eps")
                 || matches!(word.as_str(), "tiny" | "tol" | "delta" | "stabilizer")
@@ -208,12 +209,9 @@ fn squares_a_difference(file: &SourceFile, function: Node<'_>, argument: Node<'_
 
 /// `x` in `x ** 2`, `x.pow(2)`, `torch.square(x)`, `x * x`.
 fn squared_operand<'t>(file: &SourceFile, node: Node<'t>) -> Option<Node<'t>> {
-    if node.kind() == "binary_operator" {
-        let (left, right) = (
-            node.child_by_field_name("left")?,
-            node.child_by_field_name("right")?,
-        );
-        return match node.child_by_field_name("operator")?.kind() {
+    if node.kind_name() == "binary_operator" {
+        let (left, right) = (node.field("left")?, node.field("right")?);
+        return match node.field("operator")?.kind_name() {
             "**" if matches!(file.node_text(right), "2" | "2.0") => Some(left),
             "*" if file.node_text(left) == file.node_text(right) => Some(left),
             _ => None,
@@ -239,39 +237,37 @@ fn squared_operand<'t>(file: &SourceFile, node: Node<'t>) -> Option<Node<'t>> {
 fn holds_difference(file: &SourceFile, function: Node<'_>, expression: Node<'_>) -> bool {
     preorder(expression).any(|node| {
         is_difference(node)
-            || (node.kind() == "identifier"
+            || (node.kind_name() == "identifier"
                 && assigned_difference(file, function, file.node_text(node)))
     })
 }
 
 fn is_difference(node: Node<'_>) -> bool {
-    if node.kind() != "binary_operator"
+    if node.kind_name() != "binary_operator"
         || node
-            .child_by_field_name("operator")
-            .is_none_or(|operator| operator.kind() != "-")
+            .field("operator")
+            .is_none_or(|operator| operator.kind_name() != "-")
     {
         return false;
     }
-    [
-        node.child_by_field_name("left"),
-        node.child_by_field_name("right"),
-    ]
-    .into_iter()
-    .all(|operand| {
-        operand
-            .is_some_and(|operand| !matches!(unparenthesized(operand).kind(), "integer" | "float"))
-    })
+    [node.field("left"), node.field("right")]
+        .into_iter()
+        .all(|operand| {
+            operand.is_some_and(|operand| {
+                !matches!(unparenthesized(operand).kind_name(), "integer" | "float")
+            })
+        })
 }
 
 fn assigned_difference(file: &SourceFile, function: Node<'_>, name: &str) -> bool {
     preorder(function)
-        .filter(|node| node.kind() == "assignment")
+        .filter(|node| node.kind_name() == "assignment")
         .any(|assignment| {
             assignment
-                .child_by_field_name("left")
+                .field("left")
                 .is_some_and(|left| file.node_text(left) == name)
                 && assignment
-                    .child_by_field_name("right")
+                    .field("right")
                     .is_some_and(|right| preorder(right).any(|node| is_difference(node)))
         })
 }

@@ -1,9 +1,9 @@
 use fmr_core::AuditFinding;
 use tree_sitter::Node;
 
-use crate::semantic::training::{GradEvent, grad_event, grad_events, loop_body, short_text};
-use crate::syntax::{Call, enclosing_loops, enclosing_scope, preorder};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::semantic::training::{GradEvent, loop_body, short_text};
+use crate::syntax::{Call, NodeExt};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks for gradient clipping (`clip_grad_norm_`, `clip_grad_value_`) placed after
@@ -32,6 +32,10 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [PyTorch: `clip_grad_norm_`](https://pytorch.org/docs/stable/generated/torch.nn.utils.clip_grad_norm_.html)
 /// - [PyTorch AMP examples: gradient clipping with a scaler](https://pytorch.org/docs/stable/notes/amp_examples.html#gradient-clipping)
+///
+/// ## Confirms
+/// - FM0001: fp16 overflow without loss scaling
+/// - FM0006: exploding gradients without (effective) clipping
 pub struct ClipAfterStep;
 
 impl AuditRule for ClipAfterStep {
@@ -47,18 +51,23 @@ impl AuditRule for ClipAfterStep {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
         let mut findings = Vec::new();
-        for clip in preorder(file.root())
-            .filter(|&node| grad_event(file, node) == Some(GradEvent::ClipGrad))
-        {
+        let clips: Vec<Node<'_>> = file
+            .grad_events()
+            .iter()
+            .filter(|(event, _)| *event == GradEvent::ClipGrad)
+            .map(|(_, node)| *node)
+            .collect();
+        for clip in clips {
             if measures_only(file, clip) {
                 continue;
             }
-            let Some(scope) = step_scope(clip) else {
+            let Some(scope) = step_scope(file, clip) else {
                 continue;
             };
-            let events: Vec<(GradEvent, Node<'_>)> = grad_events(file, scope)
+            let events: Vec<(GradEvent, Node<'_>)> = file
+                .grad_events_in(scope)
                 .into_iter()
                 .filter(|(event, _)| {
                     matches!(event, GradEvent::Backward | GradEvent::OptimizerStep)
@@ -104,13 +113,13 @@ fn measures_only(file: &SourceFile, clip: Node<'_>) -> bool {
 
 /// The straight-line code a training step lives in: the innermost loop body around `node`, or
 /// else its function body.
-fn step_scope(node: Node<'_>) -> Option<Node<'_>> {
-    if let Some(training_loop) = enclosing_loops(node).next() {
+fn step_scope<'t>(file: &Context<'t>, node: Node<'_>) -> Option<Node<'t>> {
+    if let Some(training_loop) = file.enclosing_loops(node).next() {
         return loop_body(training_loop);
     }
-    let scope = enclosing_scope(node);
-    match scope.kind() {
-        "function_definition" => scope.child_by_field_name("body"),
+    let scope = file.enclosing_scope(node);
+    match scope.kind_name() {
+        "function_definition" => scope.field("body"),
         "module" => Some(scope),
         _ => None,
     }

@@ -3,10 +3,9 @@ use std::collections::HashMap;
 use fmr_core::AuditFinding;
 use tree_sitter::Node;
 
-use crate::semantic::imports::Imports;
 use crate::semantic::training::{first_user_backward, in_inference_context, short_text};
-use crate::syntax::{Call, dotted_name, preorder};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::syntax::{Call, NodeExt, dotted_name};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks for a forward pass through the module inside `DistributedDataParallel`
@@ -42,6 +41,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [PyTorch: `DistributedDataParallel`](https://pytorch.org/docs/stable/generated/torch.nn.parallel.DistributedDataParallel.html)
 /// - [PyTorch: DDP design notes](https://pytorch.org/docs/stable/notes/ddp.html)
+///
+/// ## Confirms
+/// - FM0026: DDP gradient synchronization bypassed
 pub struct DdpModuleBypass;
 
 impl AuditRule for DdpModuleBypass {
@@ -57,7 +59,7 @@ impl AuditRule for DdpModuleBypass {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
         if first_user_backward(file).is_none() {
             return Vec::new();
         }
@@ -66,8 +68,8 @@ impl AuditRule for DdpModuleBypass {
             return Vec::new();
         }
         let mut findings = Vec::new();
-        for call in preorder(file.root()).filter_map(Call::new) {
-            let Some(name) = bypassed_wrapper(file, &call) else {
+        for call in file.calls() {
+            let Some(name) = bypassed_wrapper(file, call) else {
                 continue;
             };
             let Some(wrapping) = wrapped.get(&name) else {
@@ -90,14 +92,12 @@ impl AuditRule for DdpModuleBypass {
 }
 
 /// Names assigned a `DistributedDataParallel(...)` (under any alias), with the wrapping call.
-fn ddp_wrapped_names<'t>(file: &'t SourceFile) -> HashMap<String, Node<'t>> {
-    let imports = Imports::collect(file);
+fn ddp_wrapped_names<'t>(file: &Context<'t>) -> HashMap<String, Node<'t>> {
+    let imports = file.imports();
     let mut wrapped = HashMap::new();
-    for assignment in preorder(file.root()).filter(|node| node.kind() == "assignment") {
-        let (Some(left), Some(right)) = (
-            assignment.child_by_field_name("left"),
-            assignment.child_by_field_name("right"),
-        ) else {
+    for assignment in file.nodes_of_kind("assignment") {
+        let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right"))
+        else {
             continue;
         };
         let Some(call) = Call::new(right) else {

@@ -4,11 +4,11 @@ use fmr_core::AuditFinding;
 use tree_sitter::Node;
 
 use crate::semantic::training::{
-    GradEvent, LocalFunctions, TrainedModels, grad_event, is_eval_mode_call, is_train_mode_call,
-    loop_body, short_text,
+    GradEvent, LocalFunctions, grad_event, is_eval_mode_call, is_train_mode_call, loop_body,
+    short_text,
 };
-use crate::syntax::{Call, enclosing_loops, preorder, scope_preorder};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::syntax::{Call, NodeExt};
+use crate::{AuditRule, Auditor, Context};
 
 /// ## What it does
 /// Checks for `model.eval()` inside a training loop (a loop that runs `.backward()`), directly
@@ -54,6 +54,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [PyTorch: `Module.eval`](https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.eval)
 /// - [PyTorch: `Module.train`](https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.train)
+///
+/// ## Confirms
+/// - FM0020: train/eval mode misuse
 pub struct EvalModeNeverRestored;
 
 impl AuditRule for EvalModeNeverRestored {
@@ -69,19 +72,22 @@ impl AuditRule for EvalModeNeverRestored {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
-        let locals = LocalFunctions::collect(file);
-        let trained = TrainedModels::collect(file);
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
+        if !file.mentions("eval(") {
+            return Vec::new();
+        }
+        let locals = file.locals();
+        let trained = file.trained_models();
         let mut leaves_eval = HashMap::new();
         let runs_backward = |node: Node<'_>| grad_event(file, node) == Some(GradEvent::Backward);
         let restores = |node: Node<'_>| is_train_mode_call(file, node);
         let mut findings = Vec::new();
-        for call in preorder(file.root()).filter_map(Call::new) {
-            let Some((eval_call, helper)) = eval_switch(file, &locals, &mut leaves_eval, &call)
+        for call in file.calls() {
+            let Some((eval_call, helper)) = eval_switch(file, locals, &mut leaves_eval, call)
             else {
                 continue;
             };
-            let Some(training_loop) = enclosing_loops(call.node).find(|candidate| {
+            let Some(training_loop) = file.enclosing_loops(call.node).find(|candidate| {
                 loop_body(*candidate).is_some_and(|body| locals.reaches(file, body, &runs_backward))
             }) else {
                 continue;
@@ -135,7 +141,7 @@ impl AuditRule for EvalModeNeverRestored {
 /// calls that does not switch back to training mode before returning (then with that
 /// function's name). What each function leaves behind is computed once, in `leaves_eval`.
 fn eval_switch<'t>(
-    file: &'t SourceFile,
+    file: &Context<'t>,
     locals: &LocalFunctions<'t>,
     leaves_eval: &mut HashMap<usize, Option<Node<'t>>>,
     call: &Call<'t>,
@@ -145,15 +151,16 @@ fn eval_switch<'t>(
     }
     locals.callees(file, call).iter().find_map(|function| {
         let last_eval = *leaves_eval.entry(function.id()).or_insert_with(|| {
-            let body = function.child_by_field_name("body")?;
-            let last_switch = scope_preorder(body)
+            let body = function.field("body")?;
+            let last_switch = file
+                .scope_descendants(body)
                 .filter(|&node| is_eval_mode_call(file, node) || is_train_mode_call(file, node))
                 .last()?;
             is_eval_mode_call(file, last_switch).then_some(last_switch)
         });
         let name = function
-            .child_by_field_name("name")
-            .map(|name| file.node_text(name))?;
+            .field("name")
+            .map(|name| file.source().node_text(name))?;
         last_eval.map(|eval| (eval, Some(name)))
     })
 }

@@ -3,8 +3,8 @@ use tree_sitter::Node;
 
 use crate::semantic::imports::Imports;
 use crate::semantic::training::{first_user_backward, in_inference_context, short_text};
-use crate::syntax::{Call, preorder, string_value, words};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::syntax::{Call, NodeExt, string_value, words};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks for float16 autocast regions in a file that runs `.backward()` but neither creates
@@ -44,6 +44,11 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [PyTorch: automatic mixed precision](https://pytorch.org/docs/stable/amp.html)
 /// - [PyTorch AMP examples: typical mixed precision training](https://pytorch.org/docs/stable/notes/amp_examples.html)
+///
+/// ## Confirms
+/// - FM0001: fp16 overflow without loss scaling
+/// - FM0008: pure fp16 without master weights
+/// - FM0035: mixed-precision fine-tuning instability
 pub struct Fp16AutocastWithoutGradScaler;
 
 impl AuditRule for Fp16AutocastWithoutGradScaler {
@@ -59,7 +64,7 @@ impl AuditRule for Fp16AutocastWithoutGradScaler {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
         if scales_loss(file) {
             return Vec::new();
         }
@@ -67,10 +72,10 @@ impl AuditRule for Fp16AutocastWithoutGradScaler {
             return Vec::new();
         };
         let (backward_line, _) = file.position(backward);
-        let imports = Imports::collect(file);
+        let imports = file.imports();
         let mut findings = Vec::new();
-        for call in preorder(file.root()).filter_map(Call::new) {
-            let Some(precision) = autocast_precision(file, &imports, &call) else {
+        for call in file.calls() {
+            let Some(precision) = autocast_precision(file, imports, call) else {
                 continue;
             };
             if in_inference_context(file, call.node) {
@@ -100,10 +105,17 @@ impl AuditRule for Fp16AutocastWithoutGradScaler {
 }
 
 /// Whether the file creates a `GradScaler` or uses one (a scaler passed in as an argument).
-fn scales_loss(file: &SourceFile) -> bool {
-    preorder(file.root()).any(|node| {
-        (node.kind() == "identifier" && file.node_text(node).ends_with("GradScaler"))
-            || Call::new(node).is_some_and(|call| match call.method_name(file) {
+fn scales_loss(file: &Context<'_>) -> bool {
+    // The text test only skips the identifier scan when no scaler can be named.
+    let names_a_scaler = file.text().contains("GradScaler")
+        && file
+            .nodes_of_kind("identifier")
+            .any(|node| file.node_text(node).ends_with("GradScaler"));
+    names_a_scaler
+        || file
+            .calls()
+            .iter()
+            .any(|call| match call.method_name(file) {
                 Some("unscale_") => true,
                 Some("scale") => call.receiver().is_some_and(|receiver| {
                     words(file.node_text(receiver))
@@ -112,7 +124,6 @@ fn scales_loss(file: &SourceFile) -> bool {
                 }),
                 _ => false,
             })
-    })
 }
 
 /// Why an autocast region is float16.
@@ -148,7 +159,7 @@ fn autocast_precision(file: &SourceFile, imports: &Imports, call: &Call<'_>) -> 
     let cuda_module = cuda_module || (path == "autocast" && call.argument_count() == 0);
     if call
         .keyword(file, "enabled")
-        .is_some_and(|enabled| enabled.kind() == "false")
+        .is_some_and(|enabled| enabled.kind_name() == "false")
     {
         return None;
     }
@@ -164,7 +175,7 @@ fn autocast_precision(file: &SourceFile, imports: &Imports, call: &Call<'_>) -> 
     match string_value(file, device) {
         Some(device) if device == "cuda" || device.starts_with("cuda:") => Some(Fp16::CudaDefault),
         Some(_) => None,
-        None if device.kind() == "call" || device.kind() == "string" => None,
+        None if device.kind_name() == "call" || device.kind_name() == "string" => None,
         None => Some(Fp16::DefaultIfCuda),
     }
 }

@@ -1,13 +1,9 @@
 use fmr_core::AuditFinding;
 use tree_sitter::Node;
 
-use crate::semantic::training::{
-    GradEvent, backward_is_library_managed, grad_events, loop_body, short_text,
-};
-use crate::syntax::{
-    Call, ancestors, contains, enclosing_loops, preorder, scope_preorder, unparenthesized,
-};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::semantic::training::{GradEvent, backward_is_library_managed, loop_body, short_text};
+use crate::syntax::{Call, NodeExt, contains, preorder, unparenthesized};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks for gradient accumulation, an optimizer step under `if (i + 1) % N == 0:` while
@@ -15,7 +11,8 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// (or multiplied) by the accumulation factor.
 ///
 /// Backward passes run by Accelerate, Fabric or DeepSpeed are not reported: those libraries
-/// divide the loss themselves.
+/// divide the loss themselves. Neither are loops that also step an optimizer on every
+/// iteration (a delayed policy update in TD3, say): the gated step belongs to another optimizer.
 ///
 /// ## Why is this bad?
 /// Gradients add up over the N micro-batches, so the step applies N times the mean gradient.
@@ -47,6 +44,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [Hugging Face: gradient accumulation](https://huggingface.co/docs/accelerate/usage_guides/gradient_accumulation)
 /// - [PyTorch AMP examples: gradient accumulation](https://pytorch.org/docs/stable/notes/amp_examples.html#gradient-accumulation)
+///
+/// ## Confirms
+/// - FM0011: gradient accumulation without loss normalization
 pub struct GradAccumulationLossNotDivided;
 
 impl AuditRule for GradAccumulationLossNotDivided {
@@ -62,29 +62,30 @@ impl AuditRule for GradAccumulationLossNotDivided {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
         let mut findings = Vec::new();
-        for gate in preorder(file.root()).filter(|node| node.kind() == "if_statement") {
-            let (Some(condition), Some(consequence)) = (
-                gate.child_by_field_name("condition"),
-                gate.child_by_field_name("consequence"),
-            ) else {
+        for gate in file.nodes_of_kind("if_statement") {
+            let (Some(condition), Some(consequence)) =
+                (gate.field("condition"), gate.field("consequence"))
+            else {
                 continue;
             };
             let Some(divisor) = modulo_divisor(file, condition) else {
                 continue;
             };
-            let Some(step) = grad_events(file, consequence)
+            let Some(step) = file
+                .grad_events_in(consequence)
                 .into_iter()
                 .find_map(|(event, node)| (event == GradEvent::OptimizerStep).then_some(node))
             else {
                 continue;
             };
-            let Some(body) = enclosing_loops(gate).next().and_then(loop_body) else {
+            let Some(body) = file.enclosing_loops(gate).next().and_then(loop_body) else {
                 continue;
             };
             // The accumulating backward runs on every iteration, outside the gated block.
-            let Some(backward) = grad_events(file, body)
+            let Some(backward) = file
+                .grad_events_in(body)
                 .into_iter()
                 .find_map(|(event, node)| {
                     (event == GradEvent::Backward && !contains(consequence, node)).then_some(node)
@@ -92,6 +93,14 @@ impl AuditRule for GradAccumulationLossNotDivided {
             else {
                 continue;
             };
+            // An optimizer stepped every iteration consumes the gradients each time: the gated
+            // step belongs to another optimizer (TD3's delayed actor update), nothing accumulates.
+            let stepped_every_iteration = file.grad_events_in(body).iter().any(|(event, node)| {
+                *event == GradEvent::OptimizerStep && !contains(consequence, *node)
+            });
+            if stepped_every_iteration {
+                continue;
+            }
             let Some(backward_call) = Call::new(backward) else {
                 continue;
             };
@@ -128,12 +137,12 @@ impl AuditRule for GradAccumulationLossNotDivided {
 /// test and for `N == 1`.
 fn modulo_divisor<'t>(file: &SourceFile, condition: Node<'t>) -> Option<Node<'t>> {
     let modulo = preorder(condition).find(|node| {
-        node.kind() == "binary_operator"
+        node.kind_name() == "binary_operator"
             && node
-                .child_by_field_name("operator")
+                .field("operator")
                 .is_some_and(|operator| file.node_text(operator) == "%")
     })?;
-    let divisor = unparenthesized(modulo.child_by_field_name("right")?);
+    let divisor = unparenthesized(modulo.field("right")?);
     (file.node_text(divisor) != "1").then_some(divisor)
 }
 
@@ -153,29 +162,27 @@ fn backward_loss<'t>(file: &SourceFile, backward: &Call<'t>) -> Option<Node<'t>>
 /// Whether an expression divides or multiplies at its top level (`loss / n`, `loss * w`).
 fn is_scaled(expression: Node<'_>) -> bool {
     let expression = unparenthesized(expression);
-    expression.kind() == "binary_operator"
+    expression.kind_name() == "binary_operator"
         && expression
-            .child_by_field_name("operator")
-            .is_some_and(|operator| matches!(operator.kind(), "/" | "*" | "//"))
+            .field("operator")
+            .is_some_and(|operator| matches!(operator.kind_name(), "/" | "*" | "//"))
 }
 
 /// Whether the loop body scales `loss` by reassigning it: `loss = loss / n`, `loss /= n`,
 /// `loss = criterion(...) / n`.
-fn loss_is_scaled_in(file: &SourceFile, body: Node<'_>, loss: Node<'_>) -> bool {
+fn loss_is_scaled_in(file: &Context<'_>, body: Node<'_>, loss: Node<'_>) -> bool {
     let name = file.node_text(loss);
-    scope_preorder(body).any(|node| {
+    file.scope_descendants(body).any(|node| {
         let assigns_loss = node
-            .child_by_field_name("left")
+            .field("left")
             .is_some_and(|left| file.node_text(left) == name);
-        match node.kind() {
-            "assignment" => {
-                assigns_loss && node.child_by_field_name("right").is_some_and(is_scaled)
-            }
+        match node.kind_name() {
+            "assignment" => assigns_loss && node.field("right").is_some_and(is_scaled),
             "augmented_assignment" => {
                 assigns_loss
                     && node
-                        .child_by_field_name("operator")
-                        .is_some_and(|operator| matches!(operator.kind(), "/=" | "*=" | "//="))
+                        .field("operator")
+                        .is_some_and(|operator| matches!(operator.kind_name(), "/=" | "*=" | "//="))
             }
             _ => false,
         }
@@ -184,28 +191,29 @@ fn loss_is_scaled_in(file: &SourceFile, body: Node<'_>, loss: Node<'_>) -> bool 
 
 /// Whether the divisor is used in the loop other than in modulo tests; then the loss may be
 /// divided in a way this rule cannot see (`compute_loss(batch, accumulation_steps)`).
-fn mentions_divisor(file: &SourceFile, body: Node<'_>, divisor: Node<'_>) -> bool {
+fn mentions_divisor(file: &Context<'_>, body: Node<'_>, divisor: Node<'_>) -> bool {
     let text = file.node_text(divisor);
-    scope_preorder(body)
+    file.scope_descendants(body)
         .filter(|node| {
-            matches!(node.kind(), "identifier" | "attribute" | "integer")
+            matches!(node.kind_name(), "identifier" | "attribute" | "integer")
                 && file.node_text(*node) == text
         })
         .filter(|node| {
             !node.parent().is_some_and(|parent| {
-                parent.kind() == "attribute"
+                parent.kind_name() == "attribute"
                     && parent
-                        .child_by_field_name("attribute")
+                        .field("attribute")
                         .is_some_and(|a| a.id() == node.id())
             })
         })
         .any(|node| {
-            !ancestors(node)
+            !file
+                .ancestors(node)
                 .take_while(|ancestor| ancestor.id() != body.id())
                 .any(|ancestor| {
-                    ancestor.kind() == "binary_operator"
+                    ancestor.kind_name() == "binary_operator"
                         && ancestor
-                            .child_by_field_name("operator")
+                            .field("operator")
                             .is_some_and(|operator| file.node_text(operator) == "%")
                 })
         })

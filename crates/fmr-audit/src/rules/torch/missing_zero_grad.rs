@@ -3,11 +3,9 @@ use std::collections::HashSet;
 use fmr_core::AuditFinding;
 use tree_sitter::Node;
 
-use crate::semantic::training::{
-    GradEvent, LocalFunctions, grad_event, grad_events, loop_body, short_text, stepped_optimizer,
-};
-use crate::syntax::{Call, enclosing_loops, preorder, words};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::semantic::training::{GradEvent, grad_event, loop_body, short_text, stepped_optimizer};
+use crate::syntax::{Call, words};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks for training loops that call `.backward()` and `optimizer.step()` on every iteration
@@ -46,6 +44,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [PyTorch: `Optimizer.zero_grad`](https://pytorch.org/docs/stable/generated/torch.optim.Optimizer.zero_grad.html)
 /// - [PyTorch recipe: zeroing out gradients](https://pytorch.org/tutorials/recipes/recipes/zeroing_out_gradients.html)
+///
+/// ## Confirms
+/// - FM0010: gradients accumulate because `zero_grad` is missing
 pub struct MissingZeroGrad;
 
 impl AuditRule for MissingZeroGrad {
@@ -61,25 +62,32 @@ impl AuditRule for MissingZeroGrad {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
-        let locals = LocalFunctions::collect(file);
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
+        let locals = file.locals();
         let resets = |node: Node<'_>| grad_event(file, node) == Some(GradEvent::ZeroGrad);
         let mut reported_loops = HashSet::new();
         let mut findings = Vec::new();
-        for step in preorder(file.root())
-            .filter(|&node| grad_event(file, node) == Some(GradEvent::OptimizerStep))
-        {
+        let steps: Vec<Node<'_>> = file
+            .grad_events()
+            .iter()
+            .filter(|(event, _)| *event == GradEvent::OptimizerStep)
+            .map(|(_, node)| *node)
+            .collect();
+        for step in steps {
             if steps_a_deepspeed_engine(file, step) {
                 continue;
             }
             // The training loop is the innermost loop around the step that also runs backward.
-            let Some((training_loop, backward)) = enclosing_loops(step).find_map(|candidate| {
-                let body = loop_body(candidate)?;
-                let backward = grad_events(file, body)
-                    .into_iter()
-                    .find_map(|(event, node)| (event == GradEvent::Backward).then_some(node))?;
-                Some((candidate, backward))
-            }) else {
+            let Some((training_loop, backward)) =
+                file.enclosing_loops(step).find_map(|candidate| {
+                    let body = loop_body(candidate)?;
+                    let backward = file
+                        .grad_events_in(body)
+                        .into_iter()
+                        .find_map(|(event, node)| (event == GradEvent::Backward).then_some(node))?;
+                    Some((candidate, backward))
+                })
+            else {
                 continue;
             };
             if !reported_loops.insert(training_loop.id()) {

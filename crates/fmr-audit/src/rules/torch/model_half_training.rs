@@ -6,8 +6,8 @@ use tree_sitter::Node;
 use crate::semantic::training::{
     FROZEN_MODEL_WORDS, first_user_backward, in_inference_context, short_text,
 };
-use crate::syntax::{Call, dotted_name, preorder, unparenthesized, words};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::syntax::{Call, NodeExt, dotted_name, unparenthesized, words};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks for a model converted to float16 (`model.half()`, `model.to(torch.float16)`,
@@ -47,6 +47,11 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [PyTorch: automatic mixed precision](https://pytorch.org/docs/stable/amp.html)
 /// - [Micikevicius et al., Mixed Precision Training (arXiv:1710.03740)](https://arxiv.org/abs/1710.03740)
+///
+/// ## Confirms
+/// - FM0001: fp16 overflow without loss scaling
+/// - FM0008: pure fp16 without master weights
+/// - FM0035: mixed-precision fine-tuning instability
 pub struct ModelHalfTraining;
 
 impl AuditRule for ModelHalfTraining {
@@ -62,15 +67,15 @@ impl AuditRule for ModelHalfTraining {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
         let Some(backward) = first_user_backward(file) else {
             return Vec::new();
         };
         let (backward_line, _) = file.position(backward);
         let names = NameFacts::collect(file);
         let mut findings = Vec::new();
-        for call in preorder(file.root()).filter_map(Call::new) {
-            if !casts_to_float16(file, &call) {
+        for call in file.calls() {
+            if !casts_to_float16(file, call) {
                 continue;
             }
             let Some(receiver) = call.receiver() else {
@@ -103,32 +108,24 @@ struct NameFacts<'t> {
 }
 
 impl<'t> NameFacts<'t> {
-    fn collect(file: &'t SourceFile) -> Self {
+    fn collect(context: &Context<'t>) -> Self {
+        let file = context.source();
         let mut facts = Self {
             assigned: HashMap::new(),
             frozen: HashSet::new(),
         };
-        for node in preorder(file.root()) {
-            if node.kind() == "assignment" {
-                if let (Some(left), Some(right)) = (
-                    node.child_by_field_name("left"),
-                    node.child_by_field_name("right"),
-                ) {
-                    facts
-                        .assigned
-                        .entry(file.node_text(left))
-                        .or_default()
-                        .push(right);
-                }
-                continue;
-            }
-            let Some(call) = Call::new(node) else {
-                continue;
-            };
+        for (left, right) in context.assignment_sides() {
+            facts
+                .assigned
+                .entry(file.node_text(left))
+                .or_default()
+                .push(right);
+        }
+        for call in context.calls() {
             if call.method_name(file) == Some("requires_grad_")
                 && call
                     .argument(file, 0, "requires_grad")
-                    .is_some_and(|flag| flag.kind() == "false")
+                    .is_some_and(|flag| flag.kind_name() == "false")
                 && let Some(receiver) = call.receiver()
             {
                 facts.frozen.insert(file.node_text(receiver));

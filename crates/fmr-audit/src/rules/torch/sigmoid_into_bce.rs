@@ -2,9 +2,9 @@ use std::collections::HashSet;
 
 use fmr_core::AuditFinding;
 
-use crate::semantic::flow::{Activation, Flows, LossKind, describe_input, first_conflicting_loss};
+use crate::semantic::flow::{Activation, LossKind, describe_input, first_conflicting_loss};
 use crate::semantic::training::short_text;
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::{AuditRule, Auditor, Context};
 
 /// ## What it does
 /// Checks for sigmoid outputs (`torch.sigmoid`, `.sigmoid()`, `nn.Sigmoid`, a model whose
@@ -35,6 +35,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [PyTorch: `BCEWithLogitsLoss`](https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html)
 /// - [PyTorch AMP: ops that autocast refuses](https://pytorch.org/docs/stable/amp.html#prefer-binary-cross-entropy-with-logits-over-binary-cross-entropy)
+///
+/// ## Confirms
+/// - FM0141: log of zero from probabilities saturating in BCE
 pub struct SigmoidIntoBce;
 
 impl AuditRule for SigmoidIntoBce {
@@ -50,8 +53,11 @@ impl AuditRule for SigmoidIntoBce {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
-        let flows = Flows::analyze(file);
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
+        if !file.mentions("sigmoid") && !file.mentions("Sigmoid") && !file.mentions("expit") {
+            return Vec::new();
+        }
+        let flows = file.flows();
         let mut findings = Vec::new();
         let mut classes_reported = HashSet::new();
         for loss in flows
@@ -79,7 +85,7 @@ impl AuditRule for SigmoidIntoBce {
             };
             findings.push(file.finding(self, loss.call, message, confidence));
         }
-        let Some((loss_kind, loss_site)) = first_conflicting_loss(&flows, Activation::Sigmoid)
+        let Some((loss_kind, loss_site)) = first_conflicting_loss(flows, Activation::Sigmoid)
         else {
             return findings;
         };

@@ -2,9 +2,9 @@ use std::collections::HashSet;
 
 use fmr_core::AuditFinding;
 
-use crate::semantic::flow::{Activation, Flows, LossKind, describe_input, first_conflicting_loss};
+use crate::semantic::flow::{Activation, LossKind, describe_input, first_conflicting_loss};
 use crate::semantic::training::short_text;
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::{AuditRule, Auditor, Context};
 
 /// ## What it does
 /// Checks for softmax outputs passed to a loss that normalizes its input itself:
@@ -40,6 +40,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// - [PyTorch: `CrossEntropyLoss`](https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html)
 /// - [PyTorch: `NLLLoss`](https://pytorch.org/docs/stable/generated/torch.nn.NLLLoss.html)
 /// - [Optax: `softmax_cross_entropy`](https://optax.readthedocs.io/en/latest/api/losses.html)
+///
+/// ## Confirms
+/// - FM0019: softmax fed to a loss that applies its own
 pub struct SoftmaxBeforeCrossEntropy;
 
 impl AuditRule for SoftmaxBeforeCrossEntropy {
@@ -55,8 +58,11 @@ impl AuditRule for SoftmaxBeforeCrossEntropy {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
-        let flows = Flows::analyze(file);
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
+        if !file.mentions("softmax") && !file.mentions("Softmax") {
+            return Vec::new();
+        }
+        let flows = file.flows();
         let mut findings = Vec::new();
         let mut classes_reported = HashSet::new();
         for loss in flows
@@ -82,7 +88,7 @@ impl AuditRule for SoftmaxBeforeCrossEntropy {
             };
             findings.push(file.finding(self, loss.call, message, 0.9));
         }
-        let Some((loss_kind, loss_site)) = first_conflicting_loss(&flows, Activation::Softmax)
+        let Some((loss_kind, loss_site)) = first_conflicting_loss(flows, Activation::Softmax)
         else {
             return findings;
         };

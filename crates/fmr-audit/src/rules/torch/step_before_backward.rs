@@ -2,9 +2,9 @@ use std::collections::HashSet;
 
 use fmr_core::AuditFinding;
 
-use crate::semantic::training::{GradEvent, grad_events, loop_body, short_text};
-use crate::syntax::{ancestors, is_loop, preorder};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::semantic::training::{GradEvent, loop_body, short_text};
+use crate::syntax::{NodeExt, is_loop};
+use crate::{AuditRule, Auditor, Context};
 
 /// ## What it does
 /// Checks for loops whose body calls `optimizer.step()` before `loss.backward()`, with no step
@@ -38,6 +38,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 ///
 /// ## References
 /// - [PyTorch: taking an optimization step](https://pytorch.org/docs/stable/optim.html#taking-an-optimization-step)
+///
+/// ## Confirms
+/// - FM0010: optimizer step and backward out of order
 pub struct StepBeforeBackward;
 
 impl AuditRule for StepBeforeBackward {
@@ -53,14 +56,15 @@ impl AuditRule for StepBeforeBackward {
         Auditor::SilentBugDetector
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
         let mut reported = HashSet::new();
         let mut findings = Vec::new();
-        for training_loop in preorder(file.root()).filter(|&node| is_loop(node)) {
+        let loops: Vec<_> = file.nodes().filter(|&node| is_loop(node)).collect();
+        for training_loop in loops {
             let Some(body) = loop_body(training_loop) else {
                 continue;
             };
-            let events = grad_events(file, body);
+            let events = file.grad_events_in(body);
             let steps: Vec<_> = events
                 .iter()
                 .filter(|(event, _)| *event == GradEvent::OptimizerStep)
@@ -80,10 +84,14 @@ impl AuditRule for StepBeforeBackward {
             if first_step.start_byte() > first_backward.start_byte() || steps_late {
                 continue;
             }
-            let conditional = ancestors(*first_step)
+            let conditional = file
+                .ancestors(*first_step)
                 .take_while(|ancestor| ancestor.id() != body.id())
                 .any(|ancestor| {
-                    matches!(ancestor.kind(), "if_statement" | "conditional_expression")
+                    matches!(
+                        ancestor.kind_name(),
+                        "if_statement" | "conditional_expression"
+                    )
                 });
             if conditional || !reported.insert(first_step.id()) {
                 continue;

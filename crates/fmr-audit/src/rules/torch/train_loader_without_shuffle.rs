@@ -2,8 +2,8 @@ use fmr_core::AuditFinding;
 use tree_sitter::Node;
 
 use crate::semantic::training::short_text;
-use crate::syntax::{Call, assigned_to, dotted_name, preorder, words};
-use crate::{AuditRule, Auditor, SourceFile};
+use crate::syntax::{NodeExt, assigned_to, dotted_name, words};
+use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
 /// Checks for a `DataLoader` over training data (its dataset argument or the name it is
@@ -33,6 +33,9 @@ use crate::{AuditRule, Auditor, SourceFile};
 /// ## References
 /// - [PyTorch: `torch.utils.data.DataLoader`](https://pytorch.org/docs/stable/data.html#torch.utils.data.DataLoader)
 /// - [PyTorch: `DistributedSampler` (shuffles under DDP)](https://pytorch.org/docs/stable/data.html#torch.utils.data.distributed.DistributedSampler)
+///
+/// ## Confirms
+/// - FM0017: unshuffled, ordered data
 pub struct TrainLoaderWithoutShuffle;
 
 impl AuditRule for TrainLoaderWithoutShuffle {
@@ -48,13 +51,13 @@ impl AuditRule for TrainLoaderWithoutShuffle {
         Auditor::DataFlowTracer
     }
 
-    fn check(&self, file: &SourceFile) -> Vec<AuditFinding> {
+    fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
         // Iterable datasets raise an error with `shuffle=True`; they shuffle themselves.
         if file.text().contains("IterableDataset") {
             return Vec::new();
         }
         let mut findings = Vec::new();
-        for call in preorder(file.root()).filter_map(Call::new) {
+        for call in file.calls() {
             if !matches!(call.callee_name(file), "DataLoader" | "StatefulDataLoader")
                 || call.has_splat()
             {
@@ -69,7 +72,7 @@ impl AuditRule for TrainLoaderWithoutShuffle {
             }
             let explicit_false = match call.argument(file, 2, "shuffle") {
                 None => false,
-                Some(shuffle) if shuffle.kind() == "false" => true,
+                Some(shuffle) if shuffle.kind_name() == "false" => true,
                 Some(_) => continue,
             };
             let sampled =
@@ -78,7 +81,7 @@ impl AuditRule for TrainLoaderWithoutShuffle {
                     .zip([3, 4])
                     .any(|(name, position)| {
                         call.argument(file, position, name)
-                            .is_some_and(|sampler| sampler.kind() != "none")
+                            .is_some_and(|sampler| sampler.kind_name() != "none")
                     });
             if sampled {
                 continue;
@@ -127,12 +130,13 @@ fn is_training_data(file: &SourceFile, dataset: Node<'_>, target: Option<Node<'_
 
 /// Whether the dataset looks streamed or already shuffled, judging from its name and from how
 /// the file builds it.
-fn may_be_iterable(file: &SourceFile, dataset: Node<'_>) -> bool {
+fn may_be_iterable(file: &Context<'_>, dataset: Node<'_>) -> bool {
     const HINTS: &[&str] = &[
         "stream",
         "streaming",
         "iter",
         "iterable",
+        "iterator",
         "shard",
         "shards",
         "wds",
@@ -151,15 +155,13 @@ fn may_be_iterable(file: &SourceFile, dataset: Node<'_>) -> bool {
     let Some(name) = dotted_name(file, dataset) else {
         return false;
     };
-    preorder(file.root())
-        .filter(|node| node.kind() == "assignment")
-        .any(|assignment| {
-            let targets_dataset = assignment
-                .child_by_field_name("left")
-                .is_some_and(|left| file.node_text(left) == name);
-            targets_dataset
-                && assignment
-                    .child_by_field_name("right")
-                    .is_some_and(|right| hinted(file.node_text(right)))
-        })
+    file.nodes_of_kind("assignment").any(|assignment| {
+        let targets_dataset = assignment
+            .field("left")
+            .is_some_and(|left| file.node_text(left) == name);
+        targets_dataset
+            && assignment
+                .field("right")
+                .is_some_and(|right| hinted(file.node_text(right)))
+    })
 }
