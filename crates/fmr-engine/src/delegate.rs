@@ -59,15 +59,11 @@ pub fn delegations(
         for (auditor, rules) in by_auditor {
             let codes: Vec<String> = rules.iter().map(|r| r.code().to_string()).collect();
             let location = index.as_ref().and_then(|ix| {
-                let places = if codes
-                    .iter()
-                    .any(|c| c == "PT002" || c == "PT003" || c == "PY001")
-                {
-                    &ix.loss_calls
-                } else if codes.iter().any(|c| c == "PT007") {
-                    &ix.data_loaders
-                } else {
-                    &ix.training_loops
+                let places = match code_site(&codes) {
+                    Site::Loss => &ix.loss_calls,
+                    Site::Loader => &ix.data_loaders,
+                    Site::Optimizer => &ix.optimizers,
+                    Site::TrainingLoop => &ix.training_loops,
                 };
                 places.first().or(ix.training_loops.first()).cloned()
             });
@@ -93,4 +89,34 @@ pub fn delegations(
         }
     }
     out
+}
+
+/// Where in the code an audit rule's bug usually lives.
+enum Site {
+    Loss,
+    Loader,
+    Optimizer,
+    TrainingLoop,
+}
+
+/// The place to read first for a set of rules: loss construction, data loading,
+/// optimizer set-up, or (by default) the training loop.
+fn code_site(codes: &[String]) -> Site {
+    const LOSS: &[&str] = &[
+        "PT002", "PT003", "PY001", "PT013", "PT018", "PT030", "KR002", "HF001",
+    ];
+    const LOADER: &[&str] = &[
+        "PT007", "PT015", "PT023", "PT025", "PT032", "PT033", "KR003", "KR004",
+    ];
+    const OPTIMIZER: &[&str] = &["PT020", "PT021", "PT022", "JX006"];
+    let any = |set: &[&str]| codes.iter().any(|c| set.contains(&c.as_str()));
+    if any(LOSS) {
+        Site::Loss
+    } else if any(LOADER) {
+        Site::Loader
+    } else if any(OPTIMIZER) {
+        Site::Optimizer
+    } else {
+        Site::TrainingLoop
+    }
 }

@@ -32,7 +32,7 @@ impl std::fmt::Display for CheckProblem {
 
 static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^FM\d{4}$").expect("valid regex"));
 static AUDIT_CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(PT|JX|PY)\d{3}$").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"^(PT|JX|PY|KR|HF|PL)\d{3}$").expect("valid regex"));
 static ARXIV: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^arXiv:(\d{4}\.\d{4,5}|[a-z\-]+/\d{7})$").expect("valid regex"));
 static GITHUB: LazyLock<Regex> =
@@ -136,7 +136,7 @@ fn check_entry(e: &Entry, file: &str, ids: &BTreeSet<&str>, say: &mut impl FnMut
     for code in &e.audit_rules {
         if !AUDIT_CODE.is_match(code) {
             say(format!(
-                "audit rule {code:?} is not a PTnnn/JXnnn/PYnnn code"
+                "audit rule {code:?} is not a rule code (PT, JX, PY, KR, HF or PL and three digits)"
             ));
         }
     }
