@@ -18,7 +18,8 @@ fn fmr(args: &[&str]) -> Output {
 /// Investigations record cases: keep them out of the user's data directory.
 fn shared_data_dir() -> &'static std::path::Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
 }
 
 fn root() -> PathBuf {

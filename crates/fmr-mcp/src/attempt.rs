@@ -253,6 +253,7 @@ mod tests {
             findings: Vec::new(),
             synthesis: Default::default(),
             next_steps: Vec::new(),
+            research: None,
         }
     }
 

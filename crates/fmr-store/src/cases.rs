@@ -186,15 +186,14 @@ mod tests {
             .unwrap();
         let other = store.case_create("plateau", "{}", "{}", "FM0003").unwrap();
         assert!(other > id);
+        let attempt = AttemptRecord {
+            text: "lowered lr",
+            outcome: "failed",
+            note: "no change",
+        };
+        let inputs = "{\"symptom\":\"nan\",\"n\":1}";
         store
-            .case_record_attempt(
-                id,
-                "lowered lr",
-                "failed",
-                "no change",
-                "{\"v\":2}",
-                "FM0008",
-            )
+            .case_record_attempt(id, attempt, inputs, "{\"v\":2}", "FM0008")
             .unwrap();
         let list = store.case_list().unwrap();
         assert_eq!(list[0].id, other, "newest first");
@@ -211,14 +210,24 @@ mod tests {
     fn a_rejected_attempt_changes_nothing() {
         let mut store = Store::open_in_memory().unwrap();
         let id = store.case_create("t", "{}", "{\"v\":1}", "FM0001").unwrap();
+        let maybe = AttemptRecord {
+            text: "x",
+            outcome: "maybe",
+            note: "",
+        };
         assert!(
             store
-                .case_record_attempt(id, "x", "maybe", "", "{\"v\":2}", "FM0002")
+                .case_record_attempt(id, maybe, "{}", "{\"v\":2}", "FM0002")
                 .is_err()
         );
+        let failed = AttemptRecord {
+            text: "x",
+            outcome: "failed",
+            note: "",
+        };
         assert!(
             store
-                .case_record_attempt(404, "x", "failed", "", "{\"v\":2}", "FM0002")
+                .case_record_attempt(404, failed, "{}", "{\"v\":2}", "FM0002")
                 .is_err()
         );
         let record = store.case_get(id).unwrap().unwrap();
