@@ -4,7 +4,7 @@ use fmr_core::AuditFinding;
 use tree_sitter::Node;
 
 use crate::semantic::imports::Imports;
-use crate::semantic::jax::{KeyUse, key_use};
+use crate::semantic::jax::{KeyUse, key_use, parameter_names};
 use crate::syntax::{NodeExt, bound_names, contains, dotted_name};
 use crate::{AuditRule, Auditor, Context, SourceFile};
 
@@ -14,7 +14,9 @@ use crate::{AuditRule, Auditor, Context, SourceFile};
 ///   reassigned in between;
 /// - passed to a sampler, or split again, after `jax.random.split` already consumed it;
 /// - used by a sampler inside a loop (or comprehension) that never reassigns it, so every
-///   iteration draws the same numbers.
+///   iteration draws the same numbers;
+/// - passed, inside such a loop, to a function of the file that splits or samples from that
+///   parameter (`params = train_step(params, key)` in a loop that never splits `key`).
 ///
 /// Uses in different branches of one `if` (or after a branch that returns) are not reported,
 /// and neither is `fold_in`, which is meant to derive many keys from one.
@@ -79,6 +81,7 @@ impl AuditRule for PrngKeyReuse {
             self.check_sequence(file, &uses, &mut reported, &mut findings);
             self.check_loops(file, scope, &uses, &mut reported, &mut findings);
         }
+        self.check_loop_calls(file, imports, &mut reported, &mut findings);
         findings
     }
 }
@@ -240,6 +243,76 @@ impl PrngKeyReuse {
 /// The innermost loop or comprehension around `call` (inside `scope`) that runs it again and
 /// again without rebinding `root`. The iterable of a `for` (or of a comprehension) is evaluated
 /// once, so a call there does not repeat.
+impl PrngKeyReuse {
+    /// A key handed, inside a loop that never reassigns it, to a local function that consumes
+    /// the matching parameter: each call splits or samples from the same key.
+    fn check_loop_calls(
+        &self,
+        file: &Context<'_>,
+        imports: &Imports,
+        reported: &mut HashSet<usize>,
+        findings: &mut Vec<AuditFinding>,
+    ) {
+        for call in file.calls() {
+            let [function] = file.locals().callees(file.source(), call) else {
+                continue;
+            };
+            let scope = file
+                .enclosing_function(call.node)
+                .and_then(|enclosing| enclosing.field("body"))
+                .unwrap_or_else(|| file.source().root());
+            let parameters = parameter_names(file, *function);
+            for (position, argument) in call.positional().into_iter().enumerate() {
+                let Some(key) = key_text(file, argument) else {
+                    continue;
+                };
+                let Some(parameter) = parameters.get(position) else {
+                    continue;
+                };
+                let Some(consumer) = consumer_of(file, imports, *function, parameter) else {
+                    continue;
+                };
+                let Some(repeated) = repeating_iteration(file, scope, call.node, key_root(&key))
+                else {
+                    continue;
+                };
+                if !reported.insert(call.node.id()) {
+                    continue;
+                }
+                let (loop_line, _) = file.position(repeated);
+                let (consumer_line, _) = file.position(consumer.1);
+                let message = format!(
+                    "`{key}` is passed to `{}` inside the loop at line {loop_line}, which never reassigns it, and \
+                     `{}` consumes it with `{}` (line {consumer_line}): every iteration gets the same random \
+                     numbers; split the key each iteration (`{root}, subkey = \
+                     jax.random.split({root})`) and pass the subkey",
+                    call.callee_name(file),
+                    call.callee_name(file),
+                    consumer.0,
+                    root = key_root(&key),
+                );
+                findings.push(file.finding(self, call.node, message, 0.8));
+            }
+        }
+    }
+}
+
+/// The first `jax.random` call in `function`'s own body that splits or samples from its
+/// parameter `parameter`, as the function's name and call node.
+fn consumer_of<'t>(
+    file: &Context<'t>,
+    imports: &Imports,
+    function: Node<'t>,
+    parameter: &str,
+) -> Option<(String, Node<'t>)> {
+    let body = function.field("body")?;
+    file.scope_descendants(body).find_map(|node| {
+        let call = file.call_at(node)?;
+        let (_, name, key) = key_use(file, imports, &call)?;
+        (file.node_text(key) == parameter).then_some((name, node))
+    })
+}
+
 fn repeating_iteration<'t>(
     file: &Context<'t>,
     scope: Node<'_>,

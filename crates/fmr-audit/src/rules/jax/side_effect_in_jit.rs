@@ -154,8 +154,14 @@ fn side_effect(
             let receiver = call.receiver()?;
             let receiver_text = file.node_text(receiver);
             let method = call.callee_name(file);
+            // `list.append`, `dict.update`, `set.add` return None: a call whose result is used
+            // (`updates, state = optimizer.update(...)`) is some other API, not a mutation.
+            let result_discarded = file
+                .parent(node)
+                .is_some_and(|parent| parent.kind_name() == "expression_statement");
             if receiver.kind_name() == "identifier"
                 && MUTATING_METHODS.contains(&method)
+                && (result_discarded || method == "pop")
                 && !locals.contains(receiver_text)
                 && !receiver_text.starts_with(char::is_uppercase)
                 && !matches!(receiver_text, "jnp" | "jax" | "np" | "optax")

@@ -2,7 +2,7 @@ use fmr_core::AuditFinding;
 use tree_sitter::Node;
 
 use crate::semantic::training::{GradEvent, backward_is_library_managed, loop_body, short_text};
-use crate::syntax::{Call, NodeExt, contains, preorder, unparenthesized};
+use crate::syntax::{Call, NodeExt, contains, preorder, unparenthesized, words};
 use crate::{AuditRule, Auditor, Context, SourceFile};
 
 /// ## What it does
@@ -13,6 +13,9 @@ use crate::{AuditRule, Auditor, Context, SourceFile};
 /// Backward passes run by Accelerate, Fabric or DeepSpeed are not reported: those libraries
 /// divide the loss themselves. Neither are loops that also step an optimizer on every
 /// iteration (a delayed policy update in TD3, say): the gated step belongs to another optimizer.
+///
+/// Also: an inner `for micro in range(ACCUM_STEPS)` loop that calls `backward()` while the
+/// optimizer steps once after it, in the enclosing loop.
 ///
 /// ## Why is this bad?
 /// Gradients add up over the N micro-batches, so the step applies N times the mean gradient.
@@ -129,8 +132,127 @@ impl AuditRule for GradAccumulationLossNotDivided {
             );
             findings.push(file.finding(self, backward, message, 0.6));
         }
+        self.check_micro_batch_loops(file, &mut findings);
         findings
     }
+}
+
+/// Words that mark a loop as gradient accumulation rather than, say, a sum over tasks whose
+/// gradients are meant to add up.
+const ACCUMULATION_WORDS: &[&str] = &["accum", "accumulation", "accumulate", "micro", "microbatch"];
+
+impl GradAccumulationLossNotDivided {
+    /// `for micro in range(ACCUM_STEPS): loss.backward()` with the optimizer stepped once after
+    /// that inner loop, in the enclosing loop.
+    fn check_micro_batch_loops(&self, file: &Context<'_>, findings: &mut Vec<AuditFinding>) {
+        for inner in file.nodes_of_kind("for_statement") {
+            let Some(divisor) = range_count(file, inner) else {
+                continue;
+            };
+            let named_as_accumulation = [Some(divisor), inner.field("left")]
+                .into_iter()
+                .flatten()
+                .flat_map(|node| words(file.node_text(node)))
+                .any(|word| ACCUMULATION_WORDS.contains(&word.as_str()));
+            let (Some(inner_body), Some(outer_body)) = (
+                loop_body(inner),
+                file.enclosing_loops(inner).next().and_then(loop_body),
+            ) else {
+                continue;
+            };
+            if !named_as_accumulation {
+                continue;
+            }
+            let inner_events = file.grad_events_in(inner_body);
+            if inner_events
+                .iter()
+                .any(|(event, _)| *event == GradEvent::OptimizerStep)
+            {
+                continue;
+            }
+            let Some(step) =
+                file.grad_events_in(outer_body)
+                    .into_iter()
+                    .find_map(|(event, node)| {
+                        (event == GradEvent::OptimizerStep && node.start_byte() > inner.end_byte())
+                            .then_some(node)
+                    })
+            else {
+                continue;
+            };
+            let Some(backward) = inner_events
+                .iter()
+                .find_map(|(event, node)| (*event == GradEvent::Backward).then_some(*node))
+            else {
+                continue;
+            };
+            let Some(backward_call) = Call::new(backward) else {
+                continue;
+            };
+            if backward_is_library_managed(file, &backward_call) {
+                continue;
+            }
+            let Some(loss) = backward_loss(file, &backward_call) else {
+                continue;
+            };
+            if is_scaled(loss)
+                || loss_is_scaled_in(file, inner_body, loss)
+                || divisor_scales_tensors(file, outer_body, divisor, step)
+            {
+                continue;
+            }
+            let divisor_text = short_text(file, divisor);
+            let (step_line, _) = file.position(step);
+            let message = format!(
+                "`{}` runs `{divisor_text}` times per `{}` (line {step_line}) and `{}` is never divided by \
+                 `{divisor_text}`: the accumulated gradient is `{divisor_text}` times the mean, which scales the \
+                 effective learning rate (for SGD) and weakens epsilon and clipping; divide the loss by \
+                 `{divisor_text}` before backward",
+                short_text(file, backward),
+                short_text(file, step),
+                short_text(file, loss),
+            );
+            findings.push(file.finding(self, backward, message, 0.6));
+        }
+    }
+}
+
+/// `N` in `for _ in range(N)`.
+fn range_count<'t>(file: &Context<'t>, loop_node: Node<'t>) -> Option<Node<'t>> {
+    let call = Call::new(loop_node.field("right")?)?;
+    if call.callee_name(file) != "range" || call.argument_count() != 1 {
+        return None;
+    }
+    let count = call.positional().first().copied()?;
+    (file.node_text(count) != "1").then_some(count)
+}
+
+/// Whether the divisor appears in `body` before the optimizer step, other than in a Python
+/// number for logging (`loss.item() / ACCUM_STEPS`), which cannot scale the gradients.
+fn divisor_scales_tensors(
+    file: &Context<'_>,
+    body: Node<'_>,
+    divisor: Node<'_>,
+    step: Node<'_>,
+) -> bool {
+    let text = file.node_text(divisor);
+    file.scope_descendants(body)
+        .filter(|node| node.start_byte() < step.end_byte())
+        .filter(|node| file.node_text(*node) == text && node.id() != divisor.id())
+        .filter(|node| matches!(node.kind_name(), "identifier" | "attribute" | "integer"))
+        .any(|node| {
+            !file
+                .ancestors(node)
+                .take_while(|ancestor| ancestor.id() != body.id())
+                .any(|ancestor| {
+                    ancestor.kind_name() == "binary_operator"
+                        && file.descendants(ancestor).any(|inner| {
+                            Call::new(inner).is_some_and(|call| {
+                                matches!(call.callee_name(file), "item" | "float" | "tolist")
+                            })
+                        })
+                })
+        })
 }
 
 /// `N` in a condition such as `(i + 1) % N == 0`; `None` for conditions without a modulo
