@@ -892,6 +892,12 @@ fn eval_cases(
                 summary.cases,
                 summary.retrieval_top3_rate * 100.0
             );
+            if summary.symptom_cases > 0 {
+                out.push_str(&format!(
+                    "symptom detection on {} labelled cases: precision {:.2}, recall {:.2}\n",
+                    summary.symptom_cases, summary.symptom_precision, summary.symptom_recall
+                ));
+            }
             if summary.located > 0 {
                 out.push_str(&format!(
                     "auditor points at the bug line (±1) in {}/{} cases with a known location\n",

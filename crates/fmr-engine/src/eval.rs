@@ -32,6 +32,9 @@ pub struct EvalCase {
     /// Where the bug lives (file relative to `code`, 1-based line), when known.
     #[serde(skip)]
     pub bug: Option<(String, usize)>,
+    /// Symptom kinds the logs show, when labelled (detector precision/recall).
+    #[serde(skip)]
+    pub symptoms: Option<Vec<fmr_core::SymptomKind>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +51,10 @@ pub struct EvalSummary {
     /// Cases with a known bug line, and how many of them an audit finding hit.
     pub located: usize,
     pub line_hits: usize,
+    /// Detector precision and recall over cases with labelled symptoms (kinds per case).
+    pub symptom_cases: usize,
+    pub symptom_precision: f64,
+    pub symptom_recall: f64,
     pub results: Vec<CaseResult>,
     /// Lines of the cases file that could not be used.
     pub problems: Vec<String>,
@@ -64,6 +71,11 @@ pub struct CaseResult {
     pub retrieved: bool,
     /// For cases with a known bug location: whether an audit finding points at it (±1 line).
     pub line_hit: Option<bool>,
+    /// For cases with labelled symptoms: kinds the detectors reported that were
+    /// labelled (true positives), not labelled (false), and labelled but missed.
+    pub symptom_hits: Vec<String>,
+    pub symptom_false: Vec<String>,
+    pub symptom_missed: Vec<String>,
 }
 
 /// Parses a JSON-lines cases file; bad lines are reported, not fatal.
@@ -166,11 +178,15 @@ pub fn evaluate_with(
                     && f.line.abs_diff(*line) <= 1
             })
         });
+        let (symptom_hits, symptom_false, symptom_missed) = symptom_scores(case, &report);
         results.push(CaseResult {
             id: case.id.clone(),
             rank,
             retrieved,
             line_hit,
+            symptom_hits,
+            symptom_false,
+            symptom_missed,
             top_hypotheses: report
                 .hypotheses
                 .iter()
@@ -203,10 +219,69 @@ pub fn evaluate_with(
         retrieval_top3,
         retrieval_top3_rate: rate(retrieval_top3),
         located: results.iter().filter(|r| r.line_hit.is_some()).count(),
+        symptom_cases: cases.iter().filter(|c| c.symptoms.is_some()).count(),
+        symptom_precision: ratio(
+            results.iter().map(|r| r.symptom_hits.len()).sum(),
+            results
+                .iter()
+                .map(|r| r.symptom_hits.len() + r.symptom_false.len())
+                .sum(),
+        ),
+        symptom_recall: ratio(
+            results.iter().map(|r| r.symptom_hits.len()).sum(),
+            results
+                .iter()
+                .map(|r| r.symptom_hits.len() + r.symptom_missed.len())
+                .sum(),
+        ),
         line_hits: results.iter().filter(|r| r.line_hit == Some(true)).count(),
         results,
         problems,
     }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 / whole as f64 * 1000.0).round() / 1000.0
+    }
+}
+
+/// Kinds the detectors measured, against the labelled kinds of a case.
+fn symptom_scores(
+    case: &EvalCase,
+    report: &fmr_core::Report,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let Some(labelled) = &case.symptoms else {
+        return Default::default();
+    };
+    let mut detected: Vec<fmr_core::SymptomKind> = report
+        .characterization
+        .symptoms
+        .iter()
+        .filter(|s| s.origin == fmr_core::Origin::Detector)
+        .map(|s| s.kind)
+        .collect();
+    detected.sort();
+    detected.dedup();
+    let name = |k: &fmr_core::SymptomKind| k.as_str().to_string();
+    let hits = detected
+        .iter()
+        .filter(|k| labelled.contains(k))
+        .map(name)
+        .collect();
+    let false_ = detected
+        .iter()
+        .filter(|k| !labelled.contains(k))
+        .map(name)
+        .collect();
+    let missed = labelled
+        .iter()
+        .filter(|k| !detected.contains(k))
+        .map(name)
+        .collect();
+    (hits, false_, missed)
 }
 
 /// The smallest k ≤ `max_k` at which a top-k hypothesis or step matches.
@@ -245,6 +320,8 @@ struct Truth {
     bug_file: Option<String>,
     #[serde(default)]
     bug_line: Option<usize>,
+    #[serde(default)]
+    symptoms: Option<Vec<String>>,
 }
 
 /// Reads every scenario folder under `dir`: `truth.toml`, `symptom.txt`, `logs/`,
@@ -299,6 +376,22 @@ pub fn load_scenarios(dir: &std::path::Path) -> (Vec<EvalCase>, Vec<String>) {
             },
             code: Some(folder.clone()),
             bug: truth.bug_file.zip(truth.bug_line),
+            symptoms: match truth.symptoms {
+                Some(names) => {
+                    let kinds: Vec<_> = names
+                        .iter()
+                        .filter_map(|n| fmr_core::SymptomKind::parse(n))
+                        .collect();
+                    if kinds.len() != names.len() {
+                        problems.push(format!(
+                            "{}: unknown symptom kind in {names:?}",
+                            truth_path.display()
+                        ));
+                    }
+                    Some(kinds)
+                }
+                None => None,
+            },
         });
     }
     (cases, problems)
