@@ -130,11 +130,8 @@ fn sort_findings(findings: &mut [AuditFinding]) {
 }
 
 /// The files to audit under `path`, each with its display path, in a stable order. Problems met
-/// while walking are pushed to `problems`.
-pub(crate) fn python_files(
-    path: &Path,
-    problems: &mut Vec<InputProblem>,
-) -> Vec<(PathBuf, String)> {
+/// while walking are pushed to `problems`. Honours `.gitignore`; skips virtualenvs and caches.
+pub fn python_files(path: &Path, problems: &mut Vec<InputProblem>) -> Vec<(PathBuf, String)> {
     let given = path.display().to_string();
     match std::fs::metadata(path) {
         Err(error) => {
@@ -197,7 +194,7 @@ fn is_skipped_directory(entry: &ignore::DirEntry) -> bool {
 }
 
 /// Reads a file as UTF-8 Python source, or says why it cannot be audited.
-pub(crate) fn read_source(path: &Path) -> Result<String, String> {
+pub fn read_source(path: &Path) -> Result<String, String> {
     let metadata = std::fs::metadata(path).map_err(|error| describe_io_error(&error))?;
     if metadata.len() > MAX_FILE_BYTES {
         return Err(format!(

@@ -4,8 +4,6 @@
 //! Argument and result types derive `JsonSchema`; their doc comments are what
 //! an agent reads in the tool list, so they say what to pass and what comes back.
 
-use std::path::{Path, PathBuf};
-
 use fmr_core::{AuditFinding, Characterization, InputProblem, Report, RunSummary, Tried};
 use fmr_engine::Engine;
 use fmr_kb::Level;
@@ -353,11 +351,6 @@ pub struct TrainingPart {
 
 const TRACE_METHOD: &str = "Best effort, lexical: every mention of the name as a whole identifier or dotted path, outside comments and strings, classified by its line as definition, assignment or use. It does not follow scopes, aliases, or values passed into functions under other names; trace those names too.";
 const MAX_OCCURRENCES: usize = 500;
-/// Files larger than this are generated code or data, not training scripts.
-const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-/// Directories that hold installed packages rather than the user's code.
-const SKIPPED_DIRECTORIES: &[&str] = &["__pycache__", "site-packages", "node_modules"];
-
 /// Where `name` is defined, assigned and used, with the audit findings and the
 /// training-code parts on those lines. Best effort (see [`TraceOutput::method`]).
 pub fn trace_data_flow(args: &TraceArgs) -> Result<TraceOutput, String> {
@@ -370,7 +363,7 @@ pub fn trace_data_flow(args: &TraceArgs) -> Result<TraceOutput, String> {
     }
     let root = existing_path(&args.path).map_err(|p| missing_paths_message(&[p]))?;
     let mut problems = Vec::new();
-    let mut files = python_files(&root, &args.path, &mut problems);
+    let mut files = fmr_audit::python_files(&root, &mut problems);
     if let Some(wanted) = &args.file {
         let wanted = wanted.trim().trim_start_matches("./");
         files.retain(|(_, display)| display == wanted || display.ends_with(&format!("/{wanted}")));
@@ -401,7 +394,7 @@ pub fn trace_data_flow(args: &TraceArgs) -> Result<TraceOutput, String> {
     let mut notes = Vec::new();
     let mut complete = true;
     for (file_path, display) in &files {
-        let text = match read_source(file_path) {
+        let text = match fmr_audit::read_source(file_path) {
             Ok(text) => text,
             Err(problem) => {
                 problems.push(InputProblem {
@@ -483,80 +476,6 @@ pub fn trace_data_flow(args: &TraceArgs) -> Result<TraceOutput, String> {
         problems,
         notes,
     })
-}
-
-/// The Python files at `root` with their display paths (relative to a
-/// directory, as fmr-audit shows them), in a stable order.
-fn python_files(
-    root: &Path,
-    given: &str,
-    problems: &mut Vec<InputProblem>,
-) -> Vec<(PathBuf, String)> {
-    if !root.is_dir() {
-        return vec![(root.to_path_buf(), given.to_string())];
-    }
-    let walker = ignore::WalkBuilder::new(root)
-        // A .gitignore states intent even outside a git checkout.
-        .require_git(false)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(|entry| !is_skipped_directory(entry))
-        .build();
-    let mut files = Vec::new();
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(error) => {
-                problems.push(InputProblem {
-                    path: given.to_string(),
-                    problem: error.to_string(),
-                });
-                continue;
-            }
-        };
-        let is_python_file = entry.file_type().is_some_and(|kind| kind.is_file())
-            && entry.path().extension().is_some_and(|ext| ext == "py");
-        if !is_python_file {
-            continue;
-        }
-        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        let display = relative
-            .components()
-            .map(|part| part.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        files.push((entry.path().to_path_buf(), display));
-    }
-    files
-}
-
-fn is_skipped_directory(entry: &ignore::DirEntry) -> bool {
-    if !entry.file_type().is_some_and(|kind| kind.is_dir()) || entry.depth() == 0 {
-        return false;
-    }
-    let name = entry.file_name().to_string_lossy();
-    SKIPPED_DIRECTORIES.contains(&name.as_ref()) || entry.path().join("pyvenv.cfg").is_file()
-}
-
-fn read_source(path: &Path) -> Result<String, String> {
-    let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "skipped: {} bytes is larger than the {} MiB limit for a source file",
-            metadata.len(),
-            MAX_FILE_BYTES / (1024 * 1024)
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|error| error.to_string())?;
-    let text = String::from_utf8(bytes).map_err(|error| {
-        format!(
-            "not valid UTF-8 (invalid byte at offset {})",
-            error.utf8_error().valid_up_to()
-        )
-    })?;
-    Ok(text
-        .strip_prefix('\u{feff}')
-        .map(str::to_owned)
-        .unwrap_or(text))
 }
 
 // ------------------------------------------------------------ record_attempt
