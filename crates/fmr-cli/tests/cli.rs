@@ -7,10 +7,15 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn fmr(args: &[&str]) -> Output {
+    fmr_with_data(shared_data_dir(), args)
+}
+
+/// Runs fmr with its database (cases, cache) in `data`.
+fn fmr_with_data(data: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fmr"))
         .args(args)
         .current_dir(root())
-        .env("FMR_DATA_DIR", shared_data_dir())
+        .env("FMR_DATA_DIR", data)
         .output()
         .expect("fmr runs")
 }
@@ -438,14 +443,7 @@ fn closed_stdout_pipe_is_a_clean_exit() {
 #[test]
 fn offline_research_uses_the_cache_only_and_is_reported_apart() {
     let data = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_fmr"))
-            .args(args)
-            .current_dir(root())
-            .env("FMR_DATA_DIR", data.path())
-            .output()
-            .expect("fmr runs")
-    };
+    let run = |args: &[&str]| fmr_with_data(data.path(), args);
     let o = run(&[
         "investigate",
         "--symptom",
@@ -496,14 +494,7 @@ fn offline_research_uses_the_cache_only_and_is_reported_apart() {
 #[test]
 fn cases_remember_investigations_and_tried_reranks_them() {
     let data = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_fmr"))
-            .args(args)
-            .current_dir(root())
-            .env("FMR_DATA_DIR", data.path())
-            .output()
-            .expect("fmr runs")
-    };
+    let run = |args: &[&str]| fmr_with_data(data.path(), args);
     let o = run(&["investigate", "--symptom", FP16_SYMPTOM, "--format", "json"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("saved as case 1"), "{}", stderr(&o));
