@@ -11,7 +11,7 @@ use crate::{AuditRule, Auditor, Context};
 /// Checks for an element-wise loss (`MSELoss`, `L1Loss`, `SmoothL1Loss`, `HuberLoss`, their
 /// functional forms) or a hand-written difference (`pred - target`) between a column vector
 /// (`(N, 1)`: `x.unsqueeze(1)`, `x.view(-1, 1)`, `x[:, None]`, the output of an
-/// `nn.Linear(..., 1)`) and a flat vector (`(N,)`: `x.view(-1)`, `x.flatten()`, `x.squeeze()`).
+/// `nn.Linear(..., 1)` or of an `nn.Sequential` ending in one) and a flat vector (`(N,)`: `x.view(-1)`, `x.flatten()`, `x.squeeze()`).
 /// Shapes are only taken from what the code states; tensors of unknown shape are not reported.
 ///
 /// ## Why is this bad?
@@ -145,20 +145,41 @@ fn article(shape: Shape) -> &'static str {
     }
 }
 
-/// Names bound to `nn.Linear(..., 1)` (or `nn.Linear(in_features, out_features=1)`).
+/// Names bound to `nn.Linear(..., 1)` (or `nn.Linear(in_features, out_features=1)`), or to an
+/// `nn.Sequential(...)` whose last layer is one: calling them gives an `(N, 1)` column. Names are
+/// file-wide, so one bound to anything else anywhere (`net` in two functions) is left out.
 fn single_output_layers(file: &Context<'_>) -> Vec<String> {
-    file.assignment_sides()
-        .filter(|(_, right)| {
-            Call::new(unparenthesized(*right)).is_some_and(|call| {
-                call.callee_name(file) == "Linear"
+    let mut single_output = Vec::new();
+    let mut other = std::collections::HashSet::new();
+    for (left, right) in file.assignment_sides() {
+        let Some(name) = dotted_name(file, left) else {
+            continue;
+        };
+        let is_column = Call::new(unparenthesized(right)).is_some_and(|call| {
+            is_single_output_linear(file, &call)
+                || (call.callee_name(file) == "Sequential"
                     && call
-                        .argument(file, 1, "out_features")
-                        .and_then(|size| number(file, size))
-                        == Some(1.0)
-            })
-        })
-        .filter_map(|(left, _)| dotted_name(file, left))
-        .collect()
+                        .positional()
+                        .last()
+                        .and_then(|layer| Call::new(unparenthesized(*layer)))
+                        .is_some_and(|layer| is_single_output_linear(file, &layer)))
+        });
+        if is_column {
+            single_output.push(name);
+        } else {
+            other.insert(name);
+        }
+    }
+    single_output.retain(|name| !other.contains(name.as_str()));
+    single_output
+}
+
+fn is_single_output_linear(file: &Context<'_>, call: &Call<'_>) -> bool {
+    call.callee_name(file) == "Linear"
+        && call
+            .argument(file, 1, "out_features")
+            .and_then(|size| number(file, size))
+            == Some(1.0)
 }
 
 /// The shape `node` is stated to have, following one assignment of a name.

@@ -232,11 +232,11 @@ fn mentions_epochs(text: &str) -> bool {
     text.to_lowercase().contains("epoch")
 }
 
-/// How often `scheduler_step` runs relative to the optimizer steps of its function: next to one
-/// (same innermost loop) or once around a loop that holds them.
+/// How often `scheduler_step` runs relative to the optimizer steps of its function (or of the
+/// module, for a script whose training loop is top-level code): next to one (same innermost loop)
+/// or once around a loop that holds them.
 fn step_frequency(file: &Context<'_>, scheduler_step: Node<'_>) -> Option<Frequency> {
-    let function = file.enclosing_function(scheduler_step)?;
-    let body = function.field("body")?;
+    let body = scope_body(file, scheduler_step);
     let scheduler_loop = file.enclosing_loops(scheduler_step).next();
     let optimizer_steps: Vec<Node<'_>> = file
         .grad_events_in(body)
