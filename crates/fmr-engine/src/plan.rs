@@ -118,16 +118,9 @@ pub fn plan(
     steps
 }
 
-/// +1 raise, -1 lower, 0 set/toggle; None when the fix changes no hyperparameter.
+/// The fix's direction on its hyperparameter; None when it changes none.
 fn direction(fix: &Fix) -> Option<i8> {
-    let adj = fix.adjustment()?;
-    Some(match adj.op {
-        AdjustOp::Multiply(f) if f < 1.0 => -1,
-        AdjustOp::Multiply(f) if f > 1.0 => 1,
-        AdjustOp::Enable => 1,
-        AdjustOp::Disable => -1,
-        _ => 0,
-    })
+    fix.adjustment().map(|adj| adj.direction())
 }
 
 /// Σ over the planned hypotheses of likelihood × (1 for its first fix, 0.6 for its

@@ -7,7 +7,7 @@ use fmr_core::{
     Characterization, Combination, Consensus, Contradiction, Finding, Hypothesis, HypothesisStatus,
     Synthesis,
 };
-use fmr_kb::{AdjustOp, KnowledgeBase};
+use fmr_kb::KnowledgeBase;
 
 const HYPOTHESES_READ: usize = 4;
 const SOURCES_PER_HYPOTHESIS: usize = 2;
@@ -101,13 +101,7 @@ pub fn synthesize(hypotheses: &[Hypothesis], kb: &KnowledgeBase) -> Synthesis {
             let Some(adj) = fix.adjustment() else {
                 continue;
             };
-            let direction = match adj.op {
-                AdjustOp::Multiply(f) if f < 1.0 => -1,
-                AdjustOp::Multiply(f) if f > 1.0 => 1,
-                AdjustOp::Enable => 1,
-                AdjustOp::Disable => -1,
-                _ => 0,
-            };
+            let direction = adj.direction();
             by_param
                 .entry(adj.param.clone())
                 .or_default()

@@ -456,21 +456,37 @@ static MODELS: &[(&str, &str)] = &[
     (r"\bmlp\b", "mlp"),
 ];
 
-fn first_match(text: &str, table: &[(&str, &'static str)]) -> Option<&'static str> {
-    table.iter().find_map(|(p, name)| {
-        Regex::new(&format!("(?i){p}"))
-            .ok()
-            .filter(|r| r.is_match(text))
-            .map(|_| *name)
-    })
+/// A (pattern, name) table compiled once, case-insensitive.
+type NameTable = LazyLock<Vec<(Regex, &'static str)>>;
+
+fn compile(table: &[(&str, &'static str)]) -> Vec<(Regex, &'static str)> {
+    table
+        .iter()
+        .map(|(p, name)| {
+            (
+                Regex::new(&format!("(?i){p}")).expect("valid name pattern"),
+                *name,
+            )
+        })
+        .collect()
+}
+
+static FRAMEWORK_PATTERNS: NameTable = LazyLock::new(|| compile(FRAMEWORKS));
+static MODEL_PATTERNS: NameTable = LazyLock::new(|| compile(MODELS));
+
+fn first_match(text: &str, table: &[(Regex, &'static str)]) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(r, _)| r.is_match(text))
+        .map(|(_, name)| *name)
 }
 
 pub fn framework_from_text(text: &str) -> Option<&'static str> {
-    first_match(text, FRAMEWORKS)
+    first_match(text, &FRAMEWORK_PATTERNS)
 }
 
 pub fn model_from_text(text: &str) -> Option<&'static str> {
-    first_match(text, MODELS)
+    first_match(text, &MODEL_PATTERNS)
 }
 
 /// `fp16`, `mixed_fp16`, `bf16` or `fp32`, when the text says.

@@ -89,6 +89,20 @@ pub struct Adjustment {
     pub op: AdjustOp,
 }
 
+impl Adjustment {
+    /// +1 when the fix raises or enables the parameter, -1 when it lowers or
+    /// disables it, 0 when it sets a value (direction unknown without the current one).
+    pub fn direction(&self) -> i8 {
+        match self.op {
+            AdjustOp::Multiply(f) if f < 1.0 => -1,
+            AdjustOp::Multiply(f) if f > 1.0 => 1,
+            AdjustOp::Enable => 1,
+            AdjustOp::Disable => -1,
+            _ => 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AdjustOp {
     Multiply(f64),
