@@ -4,7 +4,7 @@
 //! softmax that includes an "something else" alternative, so a weak best match
 //! does not read as a confident one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use fmr_core::{
     AuditFinding, Characterization, Evidence, EvidenceKind, Hypothesis, HypothesisStatus, Origin,
@@ -18,6 +18,10 @@ use crate::search::EntryHits;
 /// words alone are weaker; the base rate is a prior.
 const W_SIGNATURE: f64 = 2.5;
 const W_TEXT: f64 = 4.0;
+/// A practitioner phrasing of the entry found nearly whole in the user's words.
+const W_PHRASE: f64 = 2.0;
+/// Coverage below which a phrase match says nothing.
+const PHRASE_FLOOR: f64 = 0.5;
 const W_ENVIRONMENT: f64 = 0.8;
 const W_CODE: f64 = 5.0;
 const W_TRIED_FAILED: f64 = -2.0;
@@ -34,6 +38,7 @@ pub fn hypothesize(
     findings: &[AuditFinding],
     kb: &KnowledgeBase,
     user_words: &str,
+    description_stems: &HashSet<String>,
 ) -> Vec<Hypothesis> {
     let mut scored: Vec<(f64, Hypothesis)> = Vec::new();
     for entry in kb.entries() {
@@ -46,7 +51,11 @@ pub fn hypothesize(
         let text = hit.map(EntryHits::text_score).unwrap_or(0.0);
         // A code finding makes a candidate on its own: the auditor saw the bug.
         let code = code_support(entry, findings, &mut evidence);
-        if sig <= 0.0 && text <= 0.0 && code <= 0.0 {
+        let phrase = kb
+            .phrases()
+            .best_match(&entry.id, description_stems)
+            .filter(|m| m.coverage > PHRASE_FLOOR);
+        if sig <= 0.0 && text <= 0.0 && code <= 0.0 && phrase.is_none() {
             continue;
         }
         if sig > 0.0 {
@@ -86,6 +95,28 @@ pub fn hypothesize(
                 kind: EvidenceKind::Search,
                 statement,
                 weight: W_TEXT * text,
+            });
+        }
+
+        if let Some(m) = &phrase {
+            let strength = (m.coverage - PHRASE_FLOOR) / (1.0 - PHRASE_FLOOR);
+            terms.push(term(
+                "phrase",
+                W_PHRASE * strength,
+                format!(
+                    "your words cover \"{}\" ({:.0}%)",
+                    m.phrase,
+                    100.0 * m.coverage
+                ),
+            ));
+            evidence.push(Evidence {
+                kind: EvidenceKind::Search,
+                statement: format!(
+                    "the description matches the phrasing \"{}\" ({})",
+                    m.phrase,
+                    m.matched.join(", ")
+                ),
+                weight: W_PHRASE * strength,
             });
         }
 

@@ -62,6 +62,23 @@ impl Inputs {
     }
 }
 
+impl Inputs {
+    /// What the user says about the failure itself, for phrase matching: the
+    /// symptom, the expectation, what changed, and the environment as `key value`
+    /// (a key such as `overlap_comm` names a technique). What was tried is left
+    /// out: it names fixes, not the failure.
+    pub fn description(&self) -> String {
+        [self.symptom.as_deref(), self.expected.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(str::to_string)
+            .chain(self.changes.iter().cloned())
+            .chain(self.env.iter().map(|(k, v)| format!("{k} {v}")))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+}
+
 /// The knowledge base with its index, built once and reused across investigations.
 pub struct Engine {
     pub kb: KnowledgeBase,
@@ -112,8 +129,15 @@ impl Engine {
 
         // Findings feed back into the ranking: scoring uses them directly.
         let words = inputs.user_words();
-        let hypotheses =
-            hypothesize::hypothesize(&characterization, &hits, &audit_findings, &self.kb, &words);
+        let phrase_stems = fmr_kb::PhraseIndex::text_stems(&inputs.description());
+        let hypotheses = hypothesize::hypothesize(
+            &characterization,
+            &hits,
+            &audit_findings,
+            &self.kb,
+            &words,
+            &phrase_stems,
+        );
         let delegations = delegate::delegations(
             &hypotheses,
             &self.kb,

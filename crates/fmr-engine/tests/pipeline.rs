@@ -257,3 +257,43 @@ not json
     assert_eq!(summary.top1, 1);
     assert_eq!(summary.results[1].rank, None);
 }
+
+#[test]
+fn a_practitioner_phrasing_found_in_the_description_raises_its_entry() {
+    // A long report full of fine-tuning vocabulary, whose one specific fact is
+    // that the loss grows with the accumulation steps (an alias of FM0011).
+    let inputs = Inputs {
+        symptom: Some(
+            "Fine-tuning a chat model with SFTTrainer: the reported loss is about ten times \
+             higher once I turn on gradient accumulation, it looks scaled by the number of \
+             accumulation steps. Other model families do not show this."
+                .into(),
+        ),
+        env: vec![("gradient_accumulation_steps".into(), "4".into())],
+        ..Inputs::default()
+    };
+    let report = engine().investigate(&inputs);
+    let top = &report.hypotheses[0];
+    assert_eq!(
+        top.id,
+        "FM0011",
+        "{:?}",
+        report.hypotheses.iter().map(|h| &h.id).collect::<Vec<_>>()
+    );
+    let phrase = top
+        .score
+        .iter()
+        .find(|t| t.factor == "phrase")
+        .expect("a phrase term");
+    assert!(phrase.value > 0.5, "{phrase:?}");
+
+    // Without the specific words, no phrase term is claimed for it.
+    let vague = engine().investigate(&words("fine-tuning a chat model, the loss looks wrong"));
+    assert!(
+        vague
+            .hypotheses
+            .iter()
+            .filter(|h| h.id == "FM0011")
+            .all(|h| h.score.iter().all(|t| t.factor != "phrase"))
+    );
+}

@@ -7,6 +7,7 @@
 
 mod check;
 mod entry;
+mod phrase;
 mod search;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use std::path::Path;
 
 pub use check::CheckProblem;
 pub use entry::{AdjustOp, Adjustment, Analogy, Entry, EntrySource, Fix, Signature};
+pub use phrase::{PhraseIndex, PhraseMatch, stem};
 pub use search::{Hit, Level, SearchIndex, query_terms};
 
 mod embedded {
@@ -43,6 +45,7 @@ pub struct KnowledgeBase {
     /// (file name, entry index) for every parsed entry, for messages.
     files: Vec<String>,
     parse_problems: Vec<CheckProblem>,
+    phrases: PhraseIndex,
 }
 
 impl KnowledgeBase {
@@ -98,12 +101,19 @@ impl KnowledgeBase {
             }
         }
         parsed.sort_by(|a, b| a.1.id.cmp(&b.1.id).then(a.0.cmp(&b.0)));
-        let (files, entries) = parsed.into_iter().unzip();
+        let (files, entries): (Vec<String>, Vec<Entry>) = parsed.into_iter().unzip();
+        let phrases = PhraseIndex::build(&entries);
         Self {
             entries,
             files,
             parse_problems,
+            phrases,
         }
+    }
+
+    /// Titles and aliases, for matching a report against practitioner phrasings.
+    pub fn phrases(&self) -> &PhraseIndex {
+        &self.phrases
     }
 
     pub fn entries(&self) -> &[Entry] {
