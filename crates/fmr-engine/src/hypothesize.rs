@@ -22,6 +22,9 @@ const W_TEXT: f64 = 4.0;
 const W_PHRASE: f64 = 2.0;
 /// Coverage below which a phrase match says nothing.
 const PHRASE_FLOOR: f64 = 0.5;
+/// Matched rarity (summed idf) at which a phrase match counts in full; about
+/// two words that occur in a handful of entries each.
+const PHRASE_INFORMATION: f64 = 5.0;
 const W_ENVIRONMENT: f64 = 0.8;
 const W_CODE: f64 = 5.0;
 const W_TRIED_FAILED: f64 = -2.0;
@@ -99,7 +102,8 @@ pub fn hypothesize(
         }
 
         if let Some(m) = &phrase {
-            let strength = (m.coverage - PHRASE_FLOOR) / (1.0 - PHRASE_FLOOR);
+            let strength = (m.coverage - PHRASE_FLOOR) / (1.0 - PHRASE_FLOOR)
+                * (m.information / PHRASE_INFORMATION).min(1.0);
             terms.push(term(
                 "phrase",
                 W_PHRASE * strength,

@@ -63,6 +63,25 @@ impl Inputs {
 }
 
 impl Inputs {
+    /// The words of the first (exact) query: the symptom, what changed, and the
+    /// names of the settings the user gave (`overlap_comm`, `sampling_rate`),
+    /// which name techniques the failure may belong to. Generic keys
+    /// (`framework`, `hardware`, …) are left out: their values reach the query as
+    /// the characterized environment.
+    pub fn query_text(&self) -> String {
+        const GENERIC_KEYS: &[&str] = &["framework", "hardware", "model", "dataset_size"];
+        // Setting names first: a long symptom must not push them past the
+        // query's length cap.
+        self.env
+            .iter()
+            .filter(|(k, _)| !GENERIC_KEYS.contains(&k.as_str()))
+            .map(|(k, _)| k.replace(['_', '.'], " "))
+            .chain(self.changes.iter().cloned())
+            .chain(self.symptom.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" . ")
+    }
+
     /// What the user says about the failure itself, for phrase matching: the
     /// symptom, the expectation, what changed, and the environment as `key value`
     /// (a key such as `overlap_comm` names a technique). What was tried is left
@@ -110,9 +129,10 @@ impl Engine {
         let detected = runs.iter().flat_map(fmr_detect::detect).collect();
         let characterization = characterize::characterize(inputs, &runs, detected);
 
+        let query_text = inputs.query_text();
         let (queries, hits) = search::search(
             &characterization,
-            inputs.symptom.as_deref(),
+            Some(query_text.as_str()).filter(|t| !t.trim().is_empty()),
             &self.kb,
             &self.index,
         );
@@ -268,5 +288,27 @@ fn status_word(status: fmr_core::HypothesisStatus) -> &'static str {
         fmr_core::HypothesisStatus::Active => "active",
         fmr_core::HypothesisStatus::Lowered => "lowered",
         fmr_core::HypothesisStatus::Eliminated => "eliminated",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_text_names_settings_before_the_symptom_and_skips_generic_keys() {
+        let inputs = Inputs {
+            symptom: Some("loss drops to zero after a while".into()),
+            env: vec![
+                ("overlap_comm".into(), "true".into()),
+                ("framework".into(), "deepspeed".into()),
+            ],
+            ..Inputs::default()
+        };
+        let text = inputs.query_text();
+        assert!(text.starts_with("overlap comm"), "{text}");
+        assert!(text.contains("loss drops to zero"));
+        assert!(!text.contains("framework"));
+        assert!(inputs.description().contains("overlap_comm true"));
     }
 }

@@ -24,6 +24,9 @@ pub struct PhraseMatch {
     pub coverage: f64,
     /// The phrase's words that were found, as written in the phrase.
     pub matched: Vec<String>,
+    /// Summed rarity (idf) of the matched words: two rare words say more than
+    /// two common ones at the same coverage.
+    pub information: f64,
 }
 
 /// A phrase as written, with its distinct (stem, surface word) pairs.
@@ -88,12 +91,17 @@ impl PhraseIndex {
             if found.len() < MIN_MATCHED || total <= 0.0 {
                 continue;
             }
-            let coverage = found.iter().map(|(s, _)| weight(s)).sum::<f64>() / total;
-            if best.as_ref().is_none_or(|b| coverage > b.coverage) {
+            let information = found.iter().map(|(s, _)| weight(s)).sum::<f64>();
+            let coverage = information / total;
+            if best
+                .as_ref()
+                .is_none_or(|b| (coverage, information) > (b.coverage, b.information))
+            {
                 best = Some(PhraseMatch {
                     phrase: phrase.clone(),
                     coverage,
                     matched: found.iter().map(|(_, w)| w.clone()).collect(),
+                    information,
                 });
             }
         }
