@@ -160,7 +160,10 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
     let mut out: Vec<Symptom> = Vec::new();
     let onset = onset_step(text);
     for (i, (pattern, kind)) in SYMPTOM_PATTERNS.iter().enumerate() {
-        let Some(m) = pattern.find(text) else {
+        let Some(m) = pattern
+            .find_iter(text)
+            .find(|m| !negated(text, m.start()))
+        else {
             continue;
         };
         if out.iter().any(|s| s.kind == *kind) {
@@ -194,6 +197,27 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
         out.push(s);
     }
     out
+}
+
+/// Whether the words just before `start`, in the same clause, deny what
+/// follows: "nothing is NaN", "no NaN anywhere", "it is not stuck", "without
+/// spikes". Only a few words back, so "no warmup, and the loss is NaN" still
+/// reports the NaN.
+fn negated(text: &str, start: usize) -> bool {
+    static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(no|not|nothing|never|without|none|neither|nor|hardly any)\b|n't\b")
+            .expect("valid regex")
+    });
+    let before = &text[..start];
+    let clause_start = before
+        .rfind(['.', ',', ';', ':', '!', '?', '(', ')', '\n'])
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let clause = &before[clause_start..];
+    // The last three words of the clause before the match.
+    let words: Vec<&str> = clause.split_whitespace().collect();
+    let tail = words[words.len().saturating_sub(3)..].join(" ");
+    NEGATION.is_match(&tail)
 }
 
 /// "10 classes … accuracy 10%" or "loss stuck at 2.30 on a 10-class problem":
@@ -585,6 +609,14 @@ mod tests {
             .iter()
             .map(|s| s.kind)
             .collect()
+    }
+
+    #[test]
+    fn denied_symptoms_are_not_reported() {
+        assert!(!kinds("Nothing is NaN, gradients look normal; it just doesn't learn").contains(&SymptomKind::NonFinite));
+        assert!(!kinds("no NaN anywhere and the loss is not exploding").contains(&SymptomKind::NonFinite));
+        assert!(kinds("no warmup was used, and the loss is NaN after 2k steps").contains(&SymptomKind::NonFinite));
+        assert!(kinds("there were no NaNs at first, then the loss became NaN").contains(&SymptomKind::NonFinite));
     }
 
     #[test]
