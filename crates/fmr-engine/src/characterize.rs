@@ -175,7 +175,25 @@ fn environment(inputs: &Inputs, runs: &[Run]) -> Environment {
     for (key, value) in &inputs.env {
         absorb(&mut env, key, &parse_value(value));
     }
+    if !env.hyperparameters.contains_key("learning_rate")
+        && let Some(peak) = logged_peak_learning_rate(runs)
+    {
+        env.hyperparameters
+            .insert("learning_rate".to_string(), peak.into());
+    }
     env
+}
+
+/// The largest finite, positive learning rate the runs logged: the configured
+/// (peak) rate when no config or flag says it. Schedules only lower it from
+/// there, apart from warmup, which rises to it.
+fn logged_peak_learning_rate(runs: &[Run]) -> Option<f64> {
+    runs.iter()
+        .flat_map(|r| &r.series)
+        .filter(|s| fmr_detect::role_of(&s.tag) == Some(fmr_core::MetricRole::LearningRate))
+        .flat_map(|s| s.values())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .reduce(f64::max)
 }
 
 fn parse_value(text: &str) -> serde_json::Value {

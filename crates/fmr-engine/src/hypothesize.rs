@@ -20,6 +20,9 @@ const W_SIGNATURE: f64 = 2.5;
 const W_TEXT: f64 = 4.0;
 /// A practitioner phrasing of the entry found nearly whole in the user's words.
 const W_PHRASE: f64 = 2.0;
+/// A hyperparameter a decade (or more) outside its usual range, in the direction
+/// this failure's fix moves it back from.
+const W_RANGE: f64 = 2.5;
 /// Coverage below which a phrase match says nothing.
 const PHRASE_FLOOR: f64 = 0.5;
 /// Matched rarity (summed idf) at which a phrase match counts in full; about
@@ -58,7 +61,8 @@ pub fn hypothesize(
             .phrases()
             .best_match(&entry.id, description_stems)
             .filter(|m| m.coverage > PHRASE_FLOOR);
-        if sig <= 0.0 && text <= 0.0 && code <= 0.0 && phrase.is_none() {
+        let range = range_support(entry, c, kb);
+        if sig <= 0.0 && text <= 0.0 && code <= 0.0 && phrase.is_none() && range.is_none() {
             continue;
         }
         if sig > 0.0 {
@@ -121,6 +125,15 @@ pub fn hypothesize(
                     m.matched.join(", ")
                 ),
                 weight: W_PHRASE * strength,
+            });
+        }
+
+        if let Some((strength, statement)) = range {
+            terms.push(term("range", W_RANGE * strength, statement.clone()));
+            evidence.push(Evidence {
+                kind: EvidenceKind::Environment,
+                statement,
+                weight: W_RANGE * strength,
             });
         }
 
@@ -226,6 +239,64 @@ pub fn hypothesize(
     }
     add_distinctions(&mut out, kb);
     out
+}
+
+/// Whether a hyperparameter of the run lies outside its usual range in the
+/// direction this entry's fix corrects (a low learning rate for a fix that raises
+/// it). Strength grows with the distance: one decade outside counts in full.
+fn range_support(entry: &Entry, c: &Characterization, kb: &KnowledgeBase) -> Option<(f64, String)> {
+    let mut best: Option<(f64, String)> = None;
+    for fix in &entry.fixes {
+        let Some(adjustment) = fix.adjustment() else {
+            continue;
+        };
+        let direction = adjustment.direction();
+        if direction == 0 {
+            continue;
+        }
+        let Some(value) = c
+            .environment
+            .hyperparameters
+            .get(&adjustment.param)
+            .and_then(serde_json::Value::as_f64)
+        else {
+            continue;
+        };
+        let Some(range) = kb
+            .usual_ranges()
+            .iter()
+            .find(|r| r.param == adjustment.param)
+        else {
+            continue;
+        };
+        let outside = range.decades_outside(value);
+        // The fix must move the value back towards the range.
+        if outside == 0.0 || outside.signum() == f64::from(direction) {
+            continue;
+        }
+        let strength = outside.abs().min(1.0);
+        let bound = if outside < 0.0 {
+            format!(
+                "below the usual lower end {}",
+                range.low.unwrap_or_default()
+            )
+        } else {
+            format!(
+                "above the usual upper end {}",
+                range.high.unwrap_or_default()
+            )
+        };
+        let statement = format!(
+            "{} = {value} is {:.1} decades {bound} ({}); this failure's fix moves it back",
+            adjustment.param,
+            outside.abs(),
+            range.basis
+        );
+        if best.as_ref().is_none_or(|b| strength > b.0) {
+            best = Some((strength, statement));
+        }
+    }
+    best
 }
 
 fn term(factor: &str, value: f64, reason: String) -> ScoreTerm {

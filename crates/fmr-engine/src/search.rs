@@ -6,7 +6,7 @@ use fmr_core::{Characterization, Query, SymptomKind};
 use fmr_kb::{KnowledgeBase, Level, SearchIndex};
 
 /// How many hits each query keeps.
-const HITS_PER_QUERY: usize = 8;
+const HITS_PER_QUERY: usize = 15;
 /// How many top entries seed the analogy walk.
 const ANALOGY_SEEDS: usize = 3;
 

@@ -160,10 +160,7 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
     let mut out: Vec<Symptom> = Vec::new();
     let onset = onset_step(text);
     for (i, (pattern, kind)) in SYMPTOM_PATTERNS.iter().enumerate() {
-        let Some(m) = pattern
-            .find_iter(text)
-            .find(|m| !negated(text, m.start()))
-        else {
+        let Some(m) = pattern.find_iter(text).find(|m| !negated(text, m.start())) else {
             continue;
         };
         if out.iter().any(|s| s.kind == *kind) {
@@ -613,10 +610,22 @@ mod tests {
 
     #[test]
     fn denied_symptoms_are_not_reported() {
-        assert!(!kinds("Nothing is NaN, gradients look normal; it just doesn't learn").contains(&SymptomKind::NonFinite));
-        assert!(!kinds("no NaN anywhere and the loss is not exploding").contains(&SymptomKind::NonFinite));
-        assert!(kinds("no warmup was used, and the loss is NaN after 2k steps").contains(&SymptomKind::NonFinite));
-        assert!(kinds("there were no NaNs at first, then the loss became NaN").contains(&SymptomKind::NonFinite));
+        assert!(
+            !kinds("Nothing is NaN, gradients look normal; it just doesn't learn")
+                .contains(&SymptomKind::NonFinite)
+        );
+        assert!(
+            !kinds("no NaN anywhere and the loss is not exploding")
+                .contains(&SymptomKind::NonFinite)
+        );
+        assert!(
+            kinds("no warmup was used, and the loss is NaN after 2k steps")
+                .contains(&SymptomKind::NonFinite)
+        );
+        assert!(
+            kinds("there were no NaNs at first, then the loss became NaN")
+                .contains(&SymptomKind::NonFinite)
+        );
     }
 
     #[test]

@@ -297,3 +297,31 @@ fn a_practitioner_phrasing_found_in_the_description_raises_its_entry() {
             .all(|h| h.score.iter().all(|t| t.factor != "phrase"))
     );
 }
+
+#[test]
+fn a_hyperparameter_far_outside_its_usual_range_supports_the_fix_that_moves_it_back() {
+    let at = |lr: &str| {
+        engine().investigate(&Inputs {
+            symptom: Some("the loss barely moves over 8 epochs".into()),
+            env: vec![("learning_rate".into(), lr.into())],
+            ..Inputs::default()
+        })
+    };
+    let range_term = |report: &fmr_core::Report, id: &str| {
+        report.hypotheses.iter().find(|h| h.id == id).and_then(|h| {
+            h.score
+                .iter()
+                .find(|t| t.factor == "range")
+                .map(|t| t.value)
+        })
+    };
+    let low = at("1e-7");
+    assert!(
+        range_term(&low, "FM0003").is_some_and(|v| v > 2.0),
+        "lr 1e-7 supports 'too low'"
+    );
+    // Lowering the rate further cannot be what fixes a rate already too low.
+    assert!(range_term(&low, "FM0002").is_none());
+    // A usual value is no evidence either way.
+    assert!(range_term(&at("3e-4"), "FM0003").is_none());
+}

@@ -8,6 +8,7 @@
 mod check;
 mod entry;
 mod phrase;
+mod ranges;
 mod search;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use std::path::Path;
 pub use check::CheckProblem;
 pub use entry::{AdjustOp, Adjustment, Analogy, Entry, EntrySource, Fix, Signature};
 pub use phrase::{PhraseIndex, PhraseMatch, stem};
+pub use ranges::{EMBEDDED_RANGES, UsualRange, parse_ranges};
 pub use search::{Hit, Level, SearchIndex, query_terms};
 
 mod embedded {
@@ -116,6 +118,14 @@ impl KnowledgeBase {
         &self.phrases
     }
 
+    /// Usual ranges of common hyperparameters (the embedded file; a broken file
+    /// fails `cargo test -p fmr-kb` and `fmr kb check`, and yields no ranges here).
+    pub fn usual_ranges(&self) -> &'static [UsualRange] {
+        static RANGES: std::sync::LazyLock<Vec<UsualRange>> =
+            std::sync::LazyLock::new(|| parse_ranges(EMBEDDED_RANGES).unwrap_or_default());
+        &RANGES
+    }
+
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
@@ -159,6 +169,9 @@ impl KnowledgeBase {
     pub fn check(&self) -> Vec<CheckProblem> {
         let mut problems = self.parse_problems.clone();
         problems.extend(check::check_entries(&self.entries, &self.files));
+        if let Err(problem) = parse_ranges(EMBEDDED_RANGES) {
+            problems.push(CheckProblem::new("hyperparameter-ranges.toml", problem));
+        }
         problems
     }
 
