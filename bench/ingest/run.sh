@@ -8,7 +8,10 @@
 # Settings (environment): EVENTS, TAGS, CSV_ROWS, CSV_COLUMNS, RUNS (best of,
 # for fmr and cat), PY_RUNS (for the Python readers, which take minutes),
 # BENCH_DIR (where the generated files go; kept, and reused when present),
-# BENCH_VENV (a virtualenv with `tensorboard`; created with pip if absent).
+# BENCH_VENV (a virtualenv with `tensorboard`; created with pip if absent),
+# ONLY (`events` or `csv`: time one file only; `csv` needs no virtualenv),
+# BIN (an `ingest_bench` binary to time instead of building this tree's,
+# e.g. a copy built from an earlier commit, for before/after figures).
 #
 # The generated files are not committed. Every reader is timed as a whole
 # process by measure.py (wall and CPU seconds; Python's include starting the
@@ -30,22 +33,31 @@ BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/fmr-ingest-bench}
 BENCH_VENV=${BENCH_VENV:-target/bench-venv}
 HERE=bench/ingest
 
-cargo build --release --quiet -p fmr-ingest --example ingest_bench
-BIN=target/release/examples/ingest_bench
-
-if [ ! -x "$BENCH_VENV/bin/python" ]; then
-  python3 -m venv "$BENCH_VENV"
+ONLY=${ONLY:-all}
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet -p fmr-ingest --example ingest_bench
+  BIN=target/release/examples/ingest_bench
 fi
-if ! "$BENCH_VENV/bin/python" -c "import tensorboard" 2>/dev/null; then
-  "$BENCH_VENV/bin/pip" install --quiet tensorboard
+
+if [ "$ONLY" != csv ]; then
+  if [ ! -x "$BENCH_VENV/bin/python" ]; then
+    python3 -m venv "$BENCH_VENV"
+  fi
+  if ! "$BENCH_VENV/bin/python" -c "import tensorboard" 2>/dev/null; then
+    "$BENCH_VENV/bin/pip" install --quiet tensorboard
+  fi
 fi
 PY="$BENCH_VENV/bin/python"
 
 mkdir -p "$BENCH_DIR"
 EVENT_FILE="$BENCH_DIR/events.out.tfevents.$EVENTS.$TAGS"
 CSV_FILE="$BENCH_DIR/metrics.$CSV_ROWS.$CSV_COLUMNS.csv"
-[ -s "$EVENT_FILE" ] || "$BIN" events "$EVENT_FILE" "$EVENTS" "$TAGS"
-[ -s "$CSV_FILE" ] || "$BIN" csv "$CSV_FILE" "$CSV_ROWS" "$CSV_COLUMNS"
+if [ "$ONLY" != csv ]; then
+  [ -s "$EVENT_FILE" ] || "$BIN" events "$EVENT_FILE" "$EVENTS" "$TAGS"
+fi
+if [ "$ONLY" != events ]; then
+  [ -s "$CSV_FILE" ] || "$BIN" csv "$CSV_FILE" "$CSV_ROWS" "$CSV_COLUMNS"
+fi
 
 RESULTS="$BENCH_DIR/results.jsonl"
 : > "$RESULTS"
@@ -66,19 +78,23 @@ record() { # record FILE_LABEL READER BYTES JSON
 
 size() { stat -c %s "$1"; }
 
-label="events ($EVENTS x $TAGS tags)"
-echo "timing $label ..." >&2
-record "$label" "cat" "$(size "$EVENT_FILE")" "$(best_of "$RUNS" cat "$EVENT_FILE")"
-record "$label" "fmr" "$(size "$EVENT_FILE")" "$(best_of "$RUNS" "$BIN" read "$EVENT_FILE")"
-record "$label" "tensorboard EventAccumulator" "$(size "$EVENT_FILE")" \
-  "$(best_of "$PY_RUNS" "$PY" "$HERE/tb_read.py" "$EVENT_FILE")"
+if [ "$ONLY" != csv ]; then
+  label="events ($EVENTS x $TAGS tags)"
+  echo "timing $label ..." >&2
+  record "$label" "cat" "$(size "$EVENT_FILE")" "$(best_of "$RUNS" cat "$EVENT_FILE")"
+  record "$label" "fmr" "$(size "$EVENT_FILE")" "$(best_of "$RUNS" "$BIN" read "$EVENT_FILE")"
+  record "$label" "tensorboard EventAccumulator" "$(size "$EVENT_FILE")" \
+    "$(best_of "$PY_RUNS" "$PY" "$HERE/tb_read.py" "$EVENT_FILE")"
+fi
 
-label="csv ($CSV_ROWS x $CSV_COLUMNS)"
-echo "timing $label ..." >&2
-record "$label" "cat" "$(size "$CSV_FILE")" "$(best_of "$RUNS" cat "$CSV_FILE")"
-record "$label" "fmr" "$(size "$CSV_FILE")" "$(best_of "$RUNS" "$BIN" read "$CSV_FILE")"
-record "$label" "python csv + float" "$(size "$CSV_FILE")" \
-  "$(best_of "$PY_RUNS" python3 "$HERE/csv_read.py" "$CSV_FILE")"
+if [ "$ONLY" != events ]; then
+  label="csv ($CSV_ROWS x $CSV_COLUMNS)"
+  echo "timing $label ..." >&2
+  record "$label" "cat" "$(size "$CSV_FILE")" "$(best_of "$RUNS" cat "$CSV_FILE")"
+  record "$label" "fmr" "$(size "$CSV_FILE")" "$(best_of "$RUNS" "$BIN" read "$CSV_FILE")"
+  record "$label" "python csv + float" "$(size "$CSV_FILE")" \
+    "$(best_of "$PY_RUNS" python3 "$HERE/csv_read.py" "$CSV_FILE")"
+fi
 
 echo
 echo "cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"

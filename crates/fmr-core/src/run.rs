@@ -95,4 +95,8 @@ pub enum TextEventKind {
     Traceback,
     Error,
     Warning,
+    /// Informational text that reports no trouble: a TensorBoard text
+    /// summary such as `config (step 0): lr: 0.001`. Kept so that it can be
+    /// shown and searched, never a symptom on its own.
+    Note,
 }

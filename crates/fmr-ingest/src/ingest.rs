@@ -76,13 +76,29 @@ pub fn ingest(paths: &[PathBuf]) -> Ingested {
 }
 
 /// A run being assembled from the files of one folder.
-struct Draft {
-    run: Run,
-    folder: PathBuf,
+pub(crate) struct Draft {
+    pub(crate) run: Run,
+    pub(crate) folder: PathBuf,
     /// The run is one file the user named directly.
-    lone_file: Option<PathBuf>,
+    pub(crate) lone_file: Option<PathBuf>,
     /// The name the run's own files give it (an MLflow run name).
-    own_name: Option<String>,
+    pub(crate) own_name: Option<String>,
+}
+
+/// One recognised file: the rank of its format in [`SOURCES`], where it is,
+/// and what reading it gave.
+pub(crate) type ReadFile = (usize, Candidate, Result<(Run, ReadOutcome), String>);
+
+/// What sniffing a candidate file decided.
+pub(crate) enum Sniffed {
+    /// Nothing (or only whitespace) in it yet, with the reason.
+    Empty(String),
+    /// Not usable, with the reason.
+    Problem(String),
+    /// Not a log, and not worth a word (an image met while walking).
+    Passed,
+    /// Recognised by `SOURCES[rank]`.
+    Format(usize),
 }
 
 /// One candidate file after sniffing and, when recognised, reading.
@@ -109,30 +125,46 @@ fn examine(candidate: Candidate) -> Examined {
 }
 
 fn sniff_and_read(candidate: &Candidate) -> Verdict {
-    let head = match read_head(&candidate.path) {
-        Ok(head) => head,
-        Err(error) => return Verdict::Problem(format!("cannot read: {error}")),
-    };
-    if head.is_empty() {
-        return Verdict::Problem("empty file".into());
-    }
-    if head.len() < SNIFF_BYTES && head.iter().all(u8::is_ascii_whitespace) {
-        return Verdict::Problem("empty file (only whitespace)".into());
-    }
-    let Some(rank) = SOURCES
-        .iter()
-        .position(|source| source.sniff(&candidate.path, &head))
-    else {
-        return match unrecognised(candidate) {
-            Some(reason) => Verdict::Problem(reason),
-            None => Verdict::Passed,
-        };
+    let rank = match sniff(candidate).0 {
+        Sniffed::Empty(reason) | Sniffed::Problem(reason) => return Verdict::Problem(reason),
+        Sniffed::Passed => return Verdict::Passed,
+        Sniffed::Format(rank) => rank,
     };
     let mut part = Run::default();
     let result = SOURCES[rank]
         .read_path(&candidate.path, &mut part)
         .map(|outcome| (part, outcome));
     Verdict::Read { rank, result }
+}
+
+/// Which format reads `candidate`, judged on its first [`SNIFF_BYTES`], and
+/// how many bytes that head had (a growing file's verdict can change until
+/// its head is full).
+pub(crate) fn sniff(candidate: &Candidate) -> (Sniffed, usize) {
+    let head = match read_head(&candidate.path) {
+        Ok(head) => head,
+        Err(error) => return (Sniffed::Problem(format!("cannot read: {error}")), 0),
+    };
+    if head.is_empty() {
+        return (Sniffed::Empty("empty file".into()), 0);
+    }
+    if head.len() < SNIFF_BYTES && head.iter().all(u8::is_ascii_whitespace) {
+        return (
+            Sniffed::Empty("empty file (only whitespace)".into()),
+            head.len(),
+        );
+    }
+    let verdict = match SOURCES
+        .iter()
+        .position(|source| source.sniff(&candidate.path, &head))
+    {
+        Some(rank) => Sniffed::Format(rank),
+        None => match unrecognised(candidate) {
+            Some(reason) => Sniffed::Problem(reason),
+            None => Sniffed::Passed,
+        },
+    };
+    (verdict, head.len())
 }
 
 fn assemble(
@@ -148,6 +180,18 @@ fn assemble(
             Verdict::Read { rank, result } => recognised.push((rank, file.candidate, result)),
         }
     }
+    assemble_read(folder, recognised, problems)
+}
+
+/// Merges the recognised files of one folder into its run (in registry
+/// order, joining files of one format first), or `None` when they hold no
+/// logs. Shared by [`ingest`] and [`crate::follow`], so that a followed run
+/// is assembled exactly as a fresh read would assemble it.
+pub(crate) fn assemble_read(
+    folder: PathBuf,
+    mut recognised: Vec<ReadFile>,
+    problems: &mut Vec<InputProblem>,
+) -> Option<Draft> {
     // Registry order, so that the most precise copy of a metric is merged first.
     recognised.sort_by(|(ra, a, _), (rb, b, _)| ra.cmp(rb).then_with(|| a.path.cmp(&b.path)));
     let lone_file = match recognised.as_slice() {
@@ -334,7 +378,7 @@ const UNHELPFUL_FOLDERS: &[&str] = &[
 
 /// Names each run by its folder; where two folders share a name, by as many
 /// trailing folders as it takes to tell them apart (`transformers_4.46.3/healthy`).
-fn name_runs(drafts: &mut [Draft]) {
+pub(crate) fn name_runs(drafts: &mut [Draft]) {
     let parts: Vec<Vec<String>> = drafts.iter().map(name_parts).collect();
     let mut depth = vec![1_usize; drafts.len()];
     let name_at = |i: usize, depth: &[usize]| {

@@ -9,7 +9,9 @@
 //! reporting bad input are done once, here, so adding a format means adding
 //! a `Source` and one registry line. Files are sniffed and read in parallel
 //! (rayon); formats whose files grow large (TensorBoard event files, the
-//! W&B log) are read as streams, so memory follows the series kept.
+//! W&B log, CSV, JSON lines, console logs) are read as streams, so memory
+//! follows the series kept, and formats read whole (JSON and YAML
+//! documents) refuse files over 256 MiB.
 //!
 //! Bad input never panics and is never silently dropped: each unusable file
 //! or line becomes an [`fmr_core::InputProblem`] with the reason, and what
@@ -17,6 +19,7 @@
 
 mod export;
 mod fast_hash;
+pub mod follow;
 mod ingest;
 mod json;
 mod protowire;
@@ -24,6 +27,7 @@ pub mod registry;
 mod series_builder;
 mod source;
 mod sources;
+mod stream;
 mod text_util;
 mod walk;
 

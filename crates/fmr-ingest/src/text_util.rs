@@ -14,12 +14,13 @@ pub(crate) fn parse_number(text: &str) -> Option<f64> {
     if text.is_empty() {
         return None;
     }
-    text.parse::<f64>().ok()
+    parse_float(text)
 }
 
-/// Same as [`parse_number`] for raw bytes (CSV cells), without allocating.
-pub(crate) fn parse_number_bytes(bytes: &[u8]) -> Option<f64> {
-    std::str::from_utf8(bytes).ok().and_then(parse_number)
+/// Parses an already trimmed number (`f64::from_str`, which takes Python's
+/// spellings `nan`, `inf`, `Infinity` in any case, and is correctly rounded).
+pub(crate) fn parse_float(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok()
 }
 
 /// A float that is a whole number in i64 range, as a step.
@@ -52,21 +53,30 @@ pub(crate) fn group_thousands(n: usize) -> String {
 }
 
 /// The file as text. Invalid UTF-8 is replaced rather than refused, so one bad
-/// byte does not hide a whole log, and the second value says where it was.
+/// byte does not hide a whole log, and the second value says where it was
+/// (line, and byte offset in the file, a byte-order mark included).
 pub(crate) fn decode_utf8(bytes: &[u8]) -> (Cow<'_, str>, Option<String>) {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (Cow::Borrowed(text), None),
-        Err(error) => (
-            String::from_utf8_lossy(bytes),
-            Some(utf8_problem(error.valid_up_to())),
-        ),
+    let (text, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => (rest, 3),
+        None => (bytes, 0),
+    };
+    match std::str::from_utf8(text) {
+        Ok(valid) => (Cow::Borrowed(valid), None),
+        Err(error) => {
+            let at = error.valid_up_to();
+            let line = 1 + memchr::memchr_iter(b'\n', &text[..at]).count();
+            (
+                String::from_utf8_lossy(text),
+                Some(utf8_problem(line, bom + at)),
+            )
+        }
     }
 }
 
-pub(crate) fn utf8_problem(offset: usize) -> String {
+/// `line 3: not valid UTF-8 at byte 1,234 (read with the invalid bytes replaced)`.
+pub(crate) fn utf8_problem(line: usize, offset: usize) -> String {
     format!(
-        "not valid UTF-8 at byte {} (read with the invalid bytes replaced)",
+        "line {line}: not valid UTF-8 at byte {} (read with the invalid bytes replaced)",
         group_thousands(offset)
     )
 }
@@ -179,7 +189,7 @@ mod tests {
         assert_eq!(text, "ok\nbad \u{fffd} here");
         assert_eq!(
             problem.as_deref(),
-            Some("not valid UTF-8 at byte 7 (read with the invalid bytes replaced)")
+            Some("line 2: not valid UTF-8 at byte 7 (read with the invalid bytes replaced)")
         );
         assert_eq!(decode_utf8(b"\xEF\xBB\xBFa,b").0, "a,b");
     }

@@ -82,7 +82,7 @@ fn each_kind_of_damage_gets_its_own_message() {
             ("bad/wide_row.csv", "line 3: expected 2 fields, found 3"),
             (
                 "bad/latin1.log",
-                "not valid UTF-8 at byte 27 (read with the invalid bytes replaced)"
+                "line 2: not valid UTF-8 at byte 27 (read with the invalid bytes replaced)"
             ),
         ])
     );

@@ -764,6 +764,38 @@ fn wandb_offline_runs() {
             }
         }
         assert_eq!(run.config["wandb.exit_code"], serde_json::json!(0));
+
+        // The one system-monitor sample each file holds (FORMATS.md §6:
+        // `stats`), every numeric item under `system/<W&B key>`, at the
+        // sample's time, on the step of the history row before it.
+        let (count, rss, step) = match version {
+            "run_0.31.0" => (12, 68.66015625, 0), // sampled before the first row
+            _ => (4, 67.92, 198),                 // after exit, before the last row
+        };
+        let system: Vec<_> = run
+            .series
+            .iter()
+            .filter(|s| s.tag.starts_with("system/"))
+            .collect();
+        assert_eq!(system.len(), count, "{version}: system series");
+        let first_wall = timestamps.values().copied().fold(f64::INFINITY, f64::min);
+        let last_wall = timestamps
+            .values()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        for series in &system {
+            assert_eq!(series.points.len(), 1, "{version}: {}", series.tag);
+            let point = series.points[0];
+            assert_eq!(point.step, step, "{version}: {}", series.tag);
+            let wall = point.wall_time.expect("a sample has a time");
+            assert!(
+                wall > first_wall - 60.0 && wall < last_wall + 60.0,
+                "{version}: {} at {wall}",
+                series.tag
+            );
+        }
+        let rss_point = run.series("system/proc.memory.rssMB").expect("rss");
+        assert_eq!(rss_point.points[0].value, rss, "{version}");
     }
     eprintln!("wandb: {history_values} history values, {summary_values} summary values matched");
 }

@@ -28,7 +28,9 @@ use crate::text_util::{decode_utf8, extension, file_name, looks_like_text};
 ///
 /// ## Problems reported
 /// - `not valid YAML: <reason at line, column>` / `not valid JSON (...)`;
-/// - `expected a mapping of settings at the top level, found ...`.
+/// - `expected a mapping of settings at the top level, found ...`;
+/// - `larger than 256 MiB; config files are read whole, so one this large
+///   is refused`.
 pub(crate) struct ConfigFile;
 
 const NAMES: &[&str] = &[

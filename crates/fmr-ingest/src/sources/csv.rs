@@ -1,3 +1,5 @@
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use fmr_core::{Point, Run, Series};
@@ -5,9 +7,9 @@ use fmr_core::{Point, Run, Series};
 use crate::json;
 use crate::source::{ReadOutcome, Source};
 use crate::sources::jsonl::{STEP_KEYS, WALL_TIME_KEYS};
+use crate::stream::{Chunking, Utf8Check, Window, cut_line_problem, stream_lines, without_bom};
 use crate::text_util::{
-    as_step, as_wall_time, extension, file_name, looks_like_text, parse_number, parse_number_bytes,
-    utf8_problem,
+    as_step, as_wall_time, extension, file_name, looks_like_text, parse_float, parse_number,
 };
 
 /// Comma-separated metric tables.
@@ -50,7 +52,14 @@ use crate::text_util::{
 ///   `(truncated?)` for a last line cut short;
 /// - `column "x": N cells are not numbers (first at line L: "abc")`;
 /// - `N rows have no whole-number "step"; each took the step of the row before`;
-/// - `not valid UTF-8 at byte B (read with the invalid bytes replaced)`.
+/// - `line N: not valid UTF-8 at byte B (read with the invalid bytes replaced)`
+///   (cells with invalid bytes are then not numbers);
+/// - `line N: longer than 64 MiB; only its first 64 MiB were read`.
+///
+/// The file is read as a stream, a chunk at a time: memory follows the
+/// series kept, not the file's size.
+/// Quoting follows RFC 4180 as the `csv` crate reads it (a quoted field may
+/// hold commas, `""` and line ends).
 pub(crate) struct CsvTable;
 
 impl Source for CsvTable {
@@ -67,123 +76,173 @@ impl Source for CsvTable {
     }
 
     fn read(&self, path: &Path, bytes: &[u8], run: &mut Run) -> Result<ReadOutcome, String> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let mut outcome = ReadOutcome::default();
-        if let Err(error) = std::str::from_utf8(bytes) {
-            outcome.problems.push(utf8_problem(error.valid_up_to()));
-        }
+        read_table(path, bytes, Chunking::DEFAULT, run)
+    }
 
-        // SB3's monitor.csv starts with `#{"t_start": ..., "env_id": ...}`.
-        let (monitor_header, body, line_offset) = match bytes.strip_prefix(b"#") {
-            Some(rest) => {
-                let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-                let header = String::from_utf8_lossy(&rest[..end]);
-                let body = rest.get(end + 1..).unwrap_or_default();
-                (Some(json::parse(header.trim()).ok()), body, 1)
+    fn read_path(&self, path: &Path, run: &mut Run) -> Result<ReadOutcome, String> {
+        let file = File::open(path).map_err(|error| format!("cannot read: {error}"))?;
+        read_table(path, file, Chunking::DEFAULT, run)
+    }
+}
+
+/// Reads a CSV table from `input`, a chunk at a time (see the memory note on
+/// [`Reading`]).
+///
+/// One thread per file: a second thread that stored each chunk's points
+/// while the next was parsed (to overlap the kernel's zeroing of the
+/// series' new memory, a third of the work) cost more in copying than it
+/// saved on two cores. Files are read in parallel by [`crate::ingest`].
+pub(crate) fn read_table(
+    path: &Path,
+    input: impl Read,
+    chunking: Chunking,
+    run: &mut Run,
+) -> Result<ReadOutcome, String> {
+    let mut reading = Reading::new(path, chunking);
+    stream_lines(input, chunking, |window| reading.take(window))
+        .map_err(|error| format!("cannot read: {error}"))?;
+    reading.finish(run)
+}
+
+/// The state of reading one CSV file.
+///
+/// Memory: the stream's buffer (one chunk plus a carried-over line), one
+/// record's field bounds, and the points kept: a row's cells become points
+/// as the row is read and the row's text is not kept.
+struct Reading<'a> {
+    path: &'a Path,
+    chunking: Chunking,
+    /// Line number of the first line of the next window.
+    next_line: usize,
+    utf8: Utf8Check,
+    /// The first line has been looked at (for SB3's `#` line).
+    started: bool,
+    /// `Some` after a `#{...}` first line: the header's `t_start`, if any.
+    monitor: Option<Option<f64>>,
+    /// Set once the header row has been read.
+    header: Option<Header>,
+    /// Bounds of one record's fields, and the text of a quoted record.
+    scratch: Record,
+}
+
+struct Header {
+    names: Vec<String>,
+    layout: Layout,
+    table: Table,
+}
+
+impl<'a> Reading<'a> {
+    fn new(path: &'a Path, chunking: Chunking) -> Self {
+        Self {
+            path,
+            chunking,
+            next_line: 1,
+            utf8: Utf8Check::default(),
+            started: false,
+            monitor: None,
+            header: None,
+            scratch: Record::default(),
+        }
+    }
+
+    /// Reads the records of `window`; returns the bytes used (a quoted
+    /// field still open at the window's end waits for the next one).
+    fn take(&mut self, window: Window<'_>) -> usize {
+        let (bytes, offset) = without_bom(window.bytes, window.offset);
+        let skipped = window.bytes.len() - bytes.len();
+        let text = self.utf8.check(bytes, self.next_line, offset, window.cut);
+        let mut pos = 0;
+        if !self.started {
+            self.started = true;
+            if let Some(rest) = bytes.strip_prefix(b"#") {
+                // SB3's monitor.csv starts with `#{"t_start": ..., "env_id": ...}`.
+                let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+                let line = String::from_utf8_lossy(&rest[..end]);
+                let t_start = json::parse(line.trim())
+                    .ok()
+                    .as_ref()
+                    .and_then(|h| h.get("t_start"))
+                    .and_then(json::Json::as_f64);
+                self.monitor = Some(t_start);
+                pos = (1 + end + 1).min(bytes.len());
+                self.next_line += 1;
             }
-            None => (None, bytes, 0),
-        };
-
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(body);
-        let mut record = csv::ByteRecord::new();
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => return Err("no header row".into()),
-            Err(error) => return Err(format!("not valid CSV: {error}")),
         }
-        let names: Vec<String> = record
-            .iter()
-            .map(|field| String::from_utf8_lossy(field).trim().to_string())
-            .collect();
-        let t_start = monitor_header.as_ref().map(|header| {
+        while self.header.is_none() && pos < bytes.len() {
+            match split_record(bytes, pos, window.must_take_all(), &mut self.scratch) {
+                Split::Record { end, lines } => {
+                    let names: Vec<String> = (0..self.scratch.len())
+                        .map(|i| {
+                            let field = self.scratch.field(bytes, i);
+                            String::from_utf8_lossy(field).trim().to_string()
+                        })
+                        .collect();
+                    let layout = Layout::detect(&names, self.path, self.monitor);
+                    let table = Table::new(names.len());
+                    self.header = Some(Header {
+                        names,
+                        layout,
+                        table,
+                    });
+                    pos = end;
+                    self.next_line += lines;
+                }
+                Split::Blank { end, lines } => {
+                    pos = end;
+                    self.next_line += lines;
+                }
+                Split::Unfinished => return skipped + pos,
+            }
+        }
+        let Some(header) = self.header.as_mut() else {
+            return window.bytes.len();
+        };
+        let body = &bytes[pos..];
+        let body_text = text.and_then(|t| t.get(pos..));
+        let ends_file = window.at_end && !body.ends_with(b"\n");
+        let rows = Rows {
+            bytes: body,
+            text: body_text,
+            first_line: self.next_line,
+            ends_file,
+            take_all: window.must_take_all(),
+        };
+        let used = header.table.read(&header.layout, &rows, &mut self.scratch);
+        let lines = memchr::memchr_iter(b'\n', &body[..used]).count();
+        if window.cut {
+            let last_line = self.next_line + lines - usize::from(body[..used].ends_with(b"\n"));
             header
-                .as_ref()
-                .and_then(|h| h.get("t_start"))
-                .and_then(json::Json::as_f64)
-        });
-        let layout = Layout::detect(&names, path, t_start);
-        outcome.flavor = layout.flavor;
-
-        let width = names.len();
-        let unterminated_from = match body.last() {
-            Some(b'\n') | None => None,
-            Some(_) => Some(body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)),
-        };
-        let mut columns: Vec<Column> = (0..width).map(|_| Column::default()).collect();
-        let mut rows = 0_i64;
-        let mut last_step = None;
-        let mut stepless_rows = 0_usize;
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(error) => {
-                    outcome.problems.push(format!("not valid CSV: {error}"));
-                    break;
-                }
-            }
-            let position = record.position();
-            let line = position.map_or(0, |p| p.line() as usize) + line_offset;
-            if record.len() != width {
-                let start = position.map_or(0, |p| p.byte() as usize);
-                let cut =
-                    record.len() < width && unterminated_from.is_some_and(|from| start >= from);
-                outcome.problems.push(format!(
-                    "line {line}: expected {width} fields, found {}{}",
-                    record.len(),
-                    if cut { " (truncated?)" } else { "" }
-                ));
-                continue;
-            }
-
-            let step = match layout.step_column {
-                Some(column) => match record
-                    .get(column)
-                    .and_then(parse_number_bytes)
-                    .and_then(as_step)
-                {
-                    Some(step) => {
-                        last_step = Some(step);
-                        step
-                    }
-                    None => {
-                        stepless_rows += 1;
-                        last_step.unwrap_or(rows)
-                    }
-                },
-                None => rows,
-            };
-            let wall_time = layout.wall_time(&record);
-            for (index, column) in columns.iter_mut().enumerate() {
-                if layout.tags[index].is_none() {
-                    continue;
-                }
-                let cell = record.get(index).unwrap_or_default().trim_ascii();
-                if cell.is_empty() {
-                    continue;
-                }
-                match parse_number_bytes(cell) {
-                    Some(value) => column.points.push(Point {
-                        step,
-                        wall_time,
-                        value,
-                    }),
-                    None => column.note_bad_cell(line, cell),
-                }
-            }
-            rows += 1;
+                .table
+                .row_problems
+                .push(cut_line_problem(last_line, self.chunking));
         }
+        self.next_line += lines;
+        skipped + pos + used
+    }
 
-        if stepless_rows > 0 {
+    fn finish(self, run: &mut Run) -> Result<ReadOutcome, String> {
+        let Some(Header {
+            names,
+            layout,
+            table,
+        }) = self.header
+        else {
+            return Err("no header row".into());
+        };
+        let mut outcome = ReadOutcome {
+            flavor: layout.flavor,
+            ..ReadOutcome::default()
+        };
+        outcome.problems.extend(self.utf8.problem());
+        outcome.problems.extend(table.row_problems);
+        if table.stepless_rows > 0 {
             let name = layout.step_column.map_or("step", |c| names[c].as_str());
             outcome.problems.push(format!(
-                "{stepless_rows} rows have no whole-number \"{name}\"; each took the step of the row before"
+                "{} rows have no whole-number \"{name}\"; each took the step of the row before",
+                table.stepless_rows
             ));
         }
-        for (column, tag) in columns.into_iter().zip(layout.tags) {
+        for (column, tag) in table.columns.into_iter().zip(layout.tags) {
             let Some(tag) = tag else { continue };
             if column.points.is_empty() {
                 continue; // a text column, or one never logged: not a series
@@ -203,6 +262,295 @@ impl Source for CsvTable {
     }
 }
 
+/// Rows to read: whole records of a window, after the header.
+struct Rows<'a> {
+    bytes: &'a [u8],
+    /// `bytes` as text, when it is valid UTF-8 (cells are then parsed without
+    /// checking each again).
+    text: Option<&'a str>,
+    first_line: usize,
+    /// `bytes` ends the file without a line end: a short last row is
+    /// reported as truncated.
+    ends_file: bool,
+    /// No more bytes follow (`Window::must_take_all`).
+    take_all: bool,
+}
+
+/// The columns read so far, and what went wrong in rows.
+struct Table {
+    columns: Vec<Column>,
+    width: usize,
+    /// Rows with the header's number of fields.
+    rows: i64,
+    last_step: Option<i64>,
+    stepless_rows: usize,
+    /// `line N: expected F fields, found G`, in file order.
+    row_problems: Vec<String>,
+}
+
+impl Table {
+    fn new(width: usize) -> Self {
+        Self {
+            columns: (0..width).map(|_| Column::default()).collect(),
+            width,
+            rows: 0,
+            last_step: None,
+            stepless_rows: 0,
+            row_problems: Vec::new(),
+        }
+    }
+
+    /// Reads the records of `rows`; returns the bytes used.
+    fn read(&mut self, layout: &Layout, rows: &Rows<'_>, record: &mut Record) -> usize {
+        let bytes = rows.bytes;
+        let mut pos = 0;
+        let mut line = rows.first_line;
+        while pos < bytes.len() {
+            let start_line = line;
+            let (end, lines) = match split_record(bytes, pos, rows.take_all, record) {
+                Split::Record { end, lines } => (end, lines),
+                Split::Blank { end, lines } => {
+                    pos = end;
+                    line += lines;
+                    continue;
+                }
+                Split::Unfinished => return pos,
+            };
+            let text = if record.quoted {
+                std::str::from_utf8(&record.text).ok()
+            } else {
+                rows.text
+            };
+            let cells = Cells {
+                bytes: if record.quoted { &record.text } else { bytes },
+                text,
+                record,
+            };
+            let last_row = rows.ends_file && end == bytes.len();
+            self.row(layout, start_line, &cells, last_row);
+            pos = end;
+            line += lines;
+        }
+        pos
+    }
+
+    fn row(&mut self, layout: &Layout, line: usize, cells: &Cells<'_>, last_row: bool) {
+        let found = cells.record.len();
+        if found != self.width {
+            let cut = found < self.width && last_row;
+            self.row_problems.push(format!(
+                "line {line}: expected {} fields, found {found}{}",
+                self.width,
+                if cut { " (truncated?)" } else { "" }
+            ));
+            return;
+        }
+        let step = match layout.step_column {
+            Some(column) => match cells.number(column).ok().flatten().and_then(as_step) {
+                Some(step) => {
+                    self.last_step = Some(step);
+                    step
+                }
+                None => {
+                    self.stepless_rows += 1;
+                    self.last_step.unwrap_or(self.rows)
+                }
+            },
+            None => self.rows,
+        };
+        let wall_time = layout.wall_time(cells);
+        for (index, tag) in layout.tags.iter().enumerate() {
+            if tag.is_none() {
+                continue;
+            }
+            let column = &mut self.columns[index];
+            match cells.number(index) {
+                Ok(Some(value)) => column.points.push(Point {
+                    step,
+                    wall_time,
+                    value,
+                }),
+                Ok(None) => {} // an empty cell: not logged in this row
+                Err(()) => column.note_bad_cell(line, cells.field(index)),
+            }
+        }
+        self.rows += 1;
+    }
+}
+
+/// The fields of one record, as bounds into the window (or, for a record
+/// with quotes, into the record's own unquoted text).
+#[derive(Default)]
+struct Record {
+    bounds: Vec<(usize, usize)>,
+    /// The fields were unquoted into `text`.
+    quoted: bool,
+    text: Vec<u8>,
+}
+
+impl Record {
+    fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    /// Field `index`; `window` is the bytes the record was split from.
+    fn field<'b>(&'b self, window: &'b [u8], index: usize) -> &'b [u8] {
+        let (start, end) = self.bounds[index];
+        if self.quoted {
+            &self.text[start..end]
+        } else {
+            &window[start..end]
+        }
+    }
+}
+
+/// A record's cells, for reading numbers.
+struct Cells<'b> {
+    /// What `record.bounds` index: the window, or the record's unquoted text.
+    bytes: &'b [u8],
+    text: Option<&'b str>,
+    record: &'b Record,
+}
+
+impl Cells<'_> {
+    fn field(&self, index: usize) -> &[u8] {
+        let (start, end) = self.record.bounds[index];
+        &self.bytes[start..end]
+    }
+
+    /// `Ok(None)` for an empty cell, `Err` for one that is not a number.
+    fn number(&self, index: usize) -> Result<Option<f64>, ()> {
+        let (start, end) = self.record.bounds[index];
+        let cell = match self.text.and_then(|text| text.get(start..end)) {
+            Some(cell) => cell,
+            None => std::str::from_utf8(&self.bytes[start..end]).map_err(|_| ())?,
+        };
+        let cell = cell.trim_ascii();
+        if cell.is_empty() {
+            return Ok(None);
+        }
+        parse_float(cell).map(Some).ok_or(())
+    }
+}
+
+/// What [`split_record`] found at a position.
+#[derive(Debug, PartialEq, Eq)]
+enum Split {
+    /// A record ends at `end` (after its line end), `lines` line ends on.
+    Record { end: usize, lines: usize },
+    /// An empty line, which is not a record.
+    Blank { end: usize, lines: usize },
+    /// A quoted field is still open where the bytes end, and more may come.
+    Unfinished,
+}
+
+/// Splits the record starting at `start` into `record`, as the `csv` crate
+/// does: fields split at `,`; `"` opens a quoted field only at a field's
+/// start, `""` inside one is a quote, and text after the closing quote is
+/// kept; `\n`, `\r\n` and a lone `\r` end a record; empty lines are not
+/// records. A field may not close before the end of `bytes`: with
+/// `take_all` the record ends there, else it is [`Split::Unfinished`].
+fn split_record(bytes: &[u8], start: usize, take_all: bool, record: &mut Record) -> Split {
+    record.bounds.clear();
+    record.quoted = false;
+    let rest = &bytes[start..];
+    let line_len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    let line = &rest[..line_len];
+    let content = line.strip_suffix(b"\r").unwrap_or(line);
+    let has_newline = line_len < rest.len();
+    let end = start + line_len + usize::from(has_newline);
+    if memchr::memchr2(b'"', b'\r', content).is_none() {
+        // The fast, common case: one line, no quotes.
+        if content.is_empty() {
+            return Split::Blank {
+                end,
+                lines: usize::from(has_newline),
+            };
+        }
+        let mut field_start = start;
+        for comma in memchr::memchr_iter(b',', content) {
+            record.bounds.push((field_start, start + comma));
+            field_start = start + comma + 1;
+        }
+        record.bounds.push((field_start, start + content.len()));
+        return Split::Record {
+            end,
+            lines: usize::from(has_newline),
+        };
+    }
+    split_quoted(bytes, start, take_all, record)
+}
+
+/// [`split_record`] for a record with quotes or a lone `\r`: byte by byte,
+/// unquoting into `record.text`.
+fn split_quoted(bytes: &[u8], start: usize, take_all: bool, record: &mut Record) -> Split {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        /// A `"` inside a quoted field: a quote if another follows, else the end of the quotes.
+        QuoteInQuoted,
+    }
+    record.quoted = true;
+    record.text.clear();
+    let mut state = State::FieldStart;
+    let mut field_start = 0;
+    let mut lines = 0;
+    let mut pos = start;
+    let mut any = false;
+    while pos < bytes.len() {
+        let byte = bytes[pos];
+        pos += 1;
+        let ends_record = matches!(byte, b'\n' | b'\r') && state != State::Quoted;
+        if ends_record {
+            if byte == b'\r' && bytes.get(pos) == Some(&b'\n') {
+                pos += 1;
+            }
+            if bytes[pos - 1] == b'\n' {
+                lines += 1;
+            }
+            if !any && state == State::FieldStart {
+                return Split::Blank { end: pos, lines };
+            }
+            record.bounds.push((field_start, record.text.len()));
+            return Split::Record { end: pos, lines };
+        }
+        any = true;
+        match (state, byte) {
+            (State::FieldStart, b'"') => state = State::Quoted,
+            (State::Quoted, b'"') => state = State::QuoteInQuoted,
+            (State::QuoteInQuoted, b'"') => {
+                record.text.push(b'"');
+                state = State::Quoted;
+            }
+            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, b',') => {
+                record.bounds.push((field_start, record.text.len()));
+                field_start = record.text.len();
+                state = State::FieldStart;
+            }
+            (State::Quoted, _) => {
+                if byte == b'\n' {
+                    lines += 1;
+                }
+                record.text.push(byte);
+            }
+            (_, _) => {
+                record.text.push(byte);
+                state = State::Unquoted;
+            }
+        }
+    }
+    if state == State::Quoted && !take_all {
+        return Split::Unfinished;
+    }
+    if !any {
+        return Split::Blank { end: pos, lines };
+    }
+    record.bounds.push((field_start, record.text.len()));
+    Split::Record { end: pos, lines }
+}
+
 #[derive(Default)]
 struct Column {
     points: Vec<Point>,
@@ -214,7 +562,7 @@ impl Column {
     fn note_bad_cell(&mut self, line: usize, cell: &[u8]) {
         self.bad_cells += 1;
         if self.first_bad.is_none() {
-            let text = String::from_utf8_lossy(cell);
+            let text = String::from_utf8_lossy(cell.trim_ascii());
             self.first_bad = Some((line, crate::text_util::clip(&text, 40).into_owned()));
         }
     }
@@ -328,9 +676,8 @@ impl Layout {
         }
     }
 
-    fn wall_time(&self, record: &csv::ByteRecord) -> Option<f64> {
-        let cell = record.get(self.wall_column?)?;
-        let value = parse_number_bytes(cell)?;
+    fn wall_time(&self, cells: &Cells<'_>) -> Option<f64> {
+        let value = cells.number(self.wall_column?).ok()??;
         match self.wall_offset {
             Some(start) => Some(start + value),
             None => as_wall_time(value),
@@ -577,5 +924,177 @@ mod tests {
         assert!(!CsvTable.sniff(log, b"Epoch 1/10\n"));
         assert!(CsvTable.sniff(Path::new("anything.csv"), b"just text"));
         assert!(!CsvTable.sniff(Path::new("blob.csv"), b"\0\x01\x02"));
+    }
+
+    /// Reads `bytes` with `chunk_bytes` chunks; the run as its `Debug`
+    /// text, so that NaN points compare equal.
+    fn read_chunked(
+        name: &str,
+        bytes: &[u8],
+        chunk_bytes: usize,
+    ) -> (String, Result<ReadOutcome, String>) {
+        let mut run = Run::default();
+        let chunking = Chunking {
+            chunk_bytes,
+            ..Chunking::DEFAULT
+        };
+        let result = read_table(Path::new(name), bytes, chunking, &mut run);
+        (format!("{run:?}"), result)
+    }
+
+    /// Every chunk size gives what one read of the whole buffer gives.
+    fn assert_chunking_changes_nothing(name: &str, bytes: &[u8]) -> Result<ReadOutcome, String> {
+        let whole = read_chunked(name, bytes, Chunking::DEFAULT.chunk_bytes);
+        for chunk_bytes in [1, 2, 3, 5, 8, 13, 64, 1000] {
+            assert_eq!(
+                read_chunked(name, bytes, chunk_bytes),
+                whole,
+                "{name} read in {chunk_bytes}-byte chunks"
+            );
+        }
+        whole.1
+    }
+
+    #[test]
+    fn quoted_fields_commas_quotes_and_line_ends() {
+        let text = "step,\"loss, train\",note\r\n1,0.5,\"a \"\"quoted\"\" word\"\r\n2,\"0.25\",\"two\nlines\"\r\n3,oops,x\r\n";
+        let (run, outcome) = read("x.csv", text);
+        assert_eq!(values(&run, "loss, train"), [(1, 0.5), (2, 0.25)]);
+        assert!(run.series("note").is_none());
+        // The record of two lines moves the line count on by two.
+        assert_eq!(
+            outcome.problems,
+            ["column \"loss, train\": 1 cells are not numbers (first at line 5: \"oops\")"]
+        );
+        assert_chunking_changes_nothing("x.csv", text.as_bytes()).expect("readable");
+    }
+
+    #[test]
+    fn a_file_many_chunks_long_reads_as_one_buffer() {
+        // ~40 KB with lines of varied lengths: read in 4 KiB chunks, many
+        // lines straddle a chunk edge.
+        let mut text = String::from("step,loss,acc,name\n");
+        for step in 0..1500 {
+            let pad = "x".repeat(step % 17);
+            text.push_str(&format!(
+                "{step},{},{},\"run {pad}\"\n",
+                step as f64 / 7.0,
+                1.0 / (step as f64 + 1.0)
+            ));
+        }
+        let outcome =
+            assert_chunking_changes_nothing("metrics.csv", text.as_bytes()).expect("readable");
+        assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+        let (run, _) = read("metrics.csv", &text);
+        let whole = read_chunked("metrics.csv", text.as_bytes(), 4096);
+        assert_eq!(whole.0, format!("{run:?}"));
+        let loss = run.series("loss").expect("loss");
+        assert_eq!(loss.points.len(), 1500);
+        assert_eq!(loss.points[1499].value, 1499.0 / 7.0);
+        assert_eq!(loss.points[1499].step, 1499);
+    }
+
+    #[test]
+    fn damage_is_reported_by_line_whatever_the_chunks() {
+        let mut bytes =
+            b"\xEF\xBB\xBFstep,loss\n1,0.5\n2,0.4,9\n3,0.3\n4,0.\xff2\n5,0.1\n6".to_vec();
+        let outcome = assert_chunking_changes_nothing("x.csv", &bytes).expect("readable");
+        // Byte offsets count from the file's start, the byte-order mark included.
+        assert_eq!(
+            outcome.problems,
+            [
+                "line 5: not valid UTF-8 at byte 37 (read with the invalid bytes replaced)",
+                "line 3: expected 2 fields, found 3",
+                "line 7: expected 2 fields, found 1 (truncated?)",
+                "column \"loss\": 1 cells are not numbers (first at line 5: \"0.\u{fffd}2\")",
+            ]
+        );
+        bytes.push(b'\n');
+        let outcome = assert_chunking_changes_nothing("x.csv", &bytes).expect("readable");
+        assert_eq!(outcome.problems[2], "line 7: expected 2 fields, found 1");
+    }
+
+    #[test]
+    fn lines_past_the_limit_are_cut_and_reported() {
+        let long = "9".repeat(100);
+        let text = format!("step,loss\n1,0.5\n2,{long}\n3,0.3\n");
+        let mut run = Run::default();
+        let chunking = Chunking {
+            chunk_bytes: 16,
+            max_line_bytes: 40,
+        };
+        let outcome =
+            read_table(Path::new("x.csv"), text.as_bytes(), chunking, &mut run).expect("readable");
+        assert_eq!(
+            outcome.problems,
+            ["line 3: longer than 40 bytes; only its first 40 bytes were read"]
+        );
+        assert_eq!(values(&run, "loss")[0], (1, 0.5));
+        assert_eq!(
+            values(&run, "loss")[2],
+            (3, 0.3),
+            "the line after it is read"
+        );
+        assert_eq!(run.series("loss").map(|s| s.points.len()), Some(3));
+    }
+
+    #[test]
+    fn only_a_header_or_nothing() {
+        let (run, outcome) = read("x.csv", "step,loss\n");
+        assert!(run.series.is_empty() && outcome.problems.is_empty());
+        let mut run = Run::default();
+        assert_eq!(
+            CsvTable.read(Path::new("x.csv"), b"\n\n", &mut run),
+            Err("no header row".into())
+        );
+    }
+
+    /// Splits all of `text` into records with their line numbers.
+    fn records(text: &[u8]) -> Vec<(usize, Vec<Vec<u8>>)> {
+        let mut out = Vec::new();
+        let (mut pos, mut line) = (0, 1);
+        let mut record = Record::default();
+        while pos < text.len() {
+            match split_record(text, pos, true, &mut record) {
+                Split::Record { end, lines } => {
+                    let fields = (0..record.len())
+                        .map(|i| record.field(text, i).to_vec())
+                        .collect();
+                    out.push((line, fields));
+                    pos = end;
+                    line += lines;
+                }
+                Split::Blank { end, lines } => {
+                    pos = end;
+                    line += lines;
+                }
+                Split::Unfinished => unreachable!("take_all ends every record"),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Fields and quoting agree with the `csv` crate; line numbers are
+        /// an editor's, of the record's first byte (the crate's position is
+        /// before the blank lines it skipped, so its line count misses them).
+        #[test]
+        fn records_split_as_the_csv_crate_splits_them(text in "[a1 ,\"\r\n]{0,40}") {
+            let mut reader = ::csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let mut expected = Vec::new();
+            let mut record = ::csv::ByteRecord::new();
+            while reader.read_byte_record(&mut record).expect("in memory") {
+                let bytes = text.as_bytes();
+                let crate_position = record.position().map_or(0, |p| p.byte() as usize);
+                let start = crate_position
+                    + bytes[crate_position..].iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+                let line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count();
+                expected.push((line, record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>()));
+            }
+            proptest::prop_assert_eq!(records(text.as_bytes()), expected);
+        }
     }
 }

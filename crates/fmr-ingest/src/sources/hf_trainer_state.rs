@@ -33,7 +33,9 @@ use crate::text_util::{as_step, decode_utf8, file_name};
 /// - `not valid JSON (<reason> at line L, column C)`, or
 ///   `... the file ends mid-document (truncated?)`: nothing is read;
 /// - `no "log_history" list: not a Hugging Face trainer_state.json`;
-/// - `log_history entry N has no whole-number "step"; skipped`.
+/// - `log_history entry N has no whole-number "step"; skipped`;
+/// - `larger than 256 MiB; hf_trainer_state files are read whole, so one
+///   this large is refused` (the document is parsed whole).
 pub(crate) struct HfTrainerState;
 
 const FILE_NAME: &str = "trainer_state.json";

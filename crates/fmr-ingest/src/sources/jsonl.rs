@@ -1,3 +1,6 @@
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use fmr_core::{Point, Run};
@@ -6,7 +9,10 @@ use crate::json::{self, Json, for_each_number};
 use crate::series_builder::SeriesBuilder;
 use crate::source::{ReadOutcome, Source};
 use crate::sources::config::merge_json_config;
-use crate::text_util::{as_step, as_wall_time, decode_utf8, extension, file_name, numbered_lines};
+use crate::stream::{
+    Chunking, Utf8Check, Window, cut_line_problem, lines_of, stream_lines, without_bom,
+};
+use crate::text_util::{as_step, as_wall_time, extension, file_name};
 
 /// JSON lines: one JSON object per line, one line per logging event.
 ///
@@ -37,7 +43,13 @@ use crate::text_util::{as_step, as_wall_time, decode_utf8, extension, file_name,
 /// ## Problems reported
 /// - `line N: not valid JSON (<reason> at column C)`: that line is skipped;
 /// - `line N: JSON object cut off (truncated?)` for a last line cut mid-object;
-/// - `line N: expected a JSON object, found an array`.
+/// - `line N: expected a JSON object, found an array`;
+/// - `line N: not valid UTF-8 at byte B (read with the invalid bytes replaced)`;
+/// - `line N: longer than 64 MiB; only its first 64 MiB were read` (the
+///   line is skipped).
+///
+/// The file is read as a stream, a chunk at a time: memory follows the
+/// series kept, not the file's size.
 pub(crate) struct JsonLines;
 
 /// Keys that hold the step, most specific first.
@@ -85,121 +97,192 @@ impl Source for JsonLines {
     }
 
     fn read(&self, _path: &Path, bytes: &[u8], run: &mut Run) -> Result<ReadOutcome, String> {
-        let (text, utf8_problem) = decode_utf8(bytes);
-        let mut outcome = ReadOutcome::default();
-        outcome.problems.extend(utf8_problem);
-        let cut_off_possible = !text.ends_with('\n');
-        let line_count = numbered_lines(&text).count();
+        read_json_lines(bytes, Chunking::DEFAULT, run)
+    }
 
-        let mut series = SeriesBuilder::default();
-        let mut records = 0_i64;
-        let mut last_step = None;
-        let mut config_taken = false;
-        let mut prefix = String::new();
-        for (number, line) in numbered_lines(&text) {
-            let trimmed = line.trim();
-            if trimmed.is_empty() {
+    fn read_path(&self, path: &Path, run: &mut Run) -> Result<ReadOutcome, String> {
+        let file = File::open(path).map_err(|error| format!("cannot read: {error}"))?;
+        read_json_lines(file, Chunking::DEFAULT, run)
+    }
+}
+
+/// Reads JSON lines from `input` a chunk at a time: memory is the stream's
+/// buffer, one parsed line and the series kept.
+pub(crate) fn read_json_lines(
+    input: impl Read,
+    chunking: Chunking,
+    run: &mut Run,
+) -> Result<ReadOutcome, String> {
+    let mut reading = Reading {
+        run,
+        chunking,
+        next_line: 1,
+        utf8: Utf8Check::default(),
+        outcome: ReadOutcome::default(),
+        series: SeriesBuilder::default(),
+        records: 0,
+        last_step: None,
+        config_taken: false,
+        prefix: String::new(),
+    };
+    stream_lines(input, chunking, |window| reading.take(window))
+        .map_err(|error| format!("cannot read: {error}"))?;
+    let Reading {
+        run,
+        utf8,
+        mut outcome,
+        series,
+        records,
+        ..
+    } = reading;
+    if let Some(problem) = utf8.problem() {
+        outcome.problems.insert(0, problem);
+    }
+    if records == 0 && outcome.problems.is_empty() {
+        return Err("no JSON objects found".into());
+    }
+    series.finish_into(run);
+    Ok(outcome)
+}
+
+/// The state of reading one JSON-lines file.
+struct Reading<'r> {
+    run: &'r mut Run,
+    chunking: Chunking,
+    next_line: usize,
+    utf8: Utf8Check,
+    outcome: ReadOutcome,
+    series: SeriesBuilder,
+    records: i64,
+    last_step: Option<i64>,
+    config_taken: bool,
+    prefix: String,
+}
+
+impl Reading<'_> {
+    fn take(&mut self, window: Window<'_>) -> usize {
+        let (bytes, offset) = without_bom(window.bytes, window.offset);
+        let text = self.utf8.check(bytes, self.next_line, offset, window.cut);
+        for line in lines_of(bytes) {
+            let number = self.next_line;
+            self.next_line += 1;
+            let cut = window.cut && !line.terminated;
+            if cut {
+                self.outcome
+                    .problems
+                    .push(cut_line_problem(number, self.chunking));
                 continue;
             }
-            let members = match json::parse(trimmed) {
-                Ok(Json::Object(members)) => members,
-                Ok(other) => {
-                    outcome.problems.push(format!(
-                        "line {number}: expected a JSON object, found {}",
-                        other.kind()
-                    ));
-                    continue;
-                }
-                Err(error) if error.at_end && cut_off_possible && number == line_count => {
-                    outcome
-                        .problems
-                        .push(format!("line {number}: JSON object cut off (truncated?)"));
-                    continue;
-                }
-                Err(error) => {
-                    let indent = line.len() - line.trim_start().len();
-                    let column =
-                        trimmed[..error.offset.min(trimmed.len())].chars().count() + indent + 1;
-                    outcome.problems.push(format!(
-                        "line {number}: not valid JSON ({error} at column {column})"
-                    ));
-                    continue;
-                }
+            let content = match text.and_then(|t| t.get(line.start..line.start + line.bytes.len()))
+            {
+                Some(valid) => Cow::Borrowed(valid),
+                None => String::from_utf8_lossy(line.bytes),
             };
-            if records == 0 {
-                outcome.flavor = flavor(&members);
+            let content = content.strip_suffix('\r').unwrap_or(&content);
+            let last_and_unterminated = window.at_end && !line.terminated;
+            self.line(number, content, last_and_unterminated);
+        }
+        window.bytes.len()
+    }
+
+    fn line(&mut self, number: usize, line: &str, last_and_unterminated: bool) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            return;
+        }
+        let problems = &mut self.outcome.problems;
+        let members = match json::parse(trimmed) {
+            Ok(Json::Object(members)) => members,
+            Ok(other) => {
+                problems.push(format!(
+                    "line {number}: expected a JSON object, found {}",
+                    other.kind()
+                ));
+                return;
             }
+            Err(error) if error.at_end && last_and_unterminated => {
+                problems.push(format!("line {number}: JSON object cut off (truncated?)"));
+                return;
+            }
+            Err(error) => {
+                let indent = line.len() - line.trim_start().len();
+                let column =
+                    trimmed[..error.offset.min(trimmed.len())].chars().count() + indent + 1;
+                problems.push(format!(
+                    "line {number}: not valid JSON ({error} at column {column})"
+                ));
+                return;
+            }
+        };
+        if self.records == 0 {
+            self.outcome.flavor = flavor(&members);
+        }
 
-            let found_step = STEP_KEYS.iter().find_map(|&key| {
-                let step = lookup(&members, key)
-                    .and_then(Json::as_f64)
-                    .and_then(as_step)?;
-                Some((key, step))
-            });
-            let (step_key, step) = match found_step {
-                Some((key, step)) => {
-                    last_step = Some(step);
-                    (Some(key), step)
-                }
-                None => (None, last_step.unwrap_or(records)),
-            };
-            let found_wall = WALL_TIME_KEYS.iter().find_map(|&key| {
-                let seconds = lookup(&members, key)
-                    .and_then(Json::as_f64)
-                    .and_then(as_wall_time)?;
-                Some((key, seconds))
-            });
-            let (wall_key, wall_time) = match found_wall {
-                Some((key, seconds)) => (Some(key), Some(seconds)),
-                None => (None, None),
-            };
-            records += 1;
+        let found_step = STEP_KEYS.iter().find_map(|&key| {
+            let step = lookup(&members, key)
+                .and_then(Json::as_f64)
+                .and_then(as_step)?;
+            Some((key, step))
+        });
+        let (step_key, step) = match found_step {
+            Some((key, step)) => {
+                self.last_step = Some(step);
+                (Some(key), step)
+            }
+            None => (None, self.last_step.unwrap_or(self.records)),
+        };
+        let found_wall = WALL_TIME_KEYS.iter().find_map(|&key| {
+            let seconds = lookup(&members, key)
+                .and_then(Json::as_f64)
+                .and_then(as_wall_time)?;
+            Some((key, seconds))
+        });
+        let (wall_key, wall_time) = match found_wall {
+            Some((key, seconds)) => (Some(key), Some(seconds)),
+            None => (None, None),
+        };
+        self.records += 1;
 
-            for (key, value) in &members {
-                if Some(key.as_str()) == step_key || Some(key.as_str()) == wall_key {
-                    continue;
+        let series = &mut self.series;
+        for (key, value) in &members {
+            if Some(key.as_str()) == step_key || Some(key.as_str()) == wall_key {
+                continue;
+            }
+            match value {
+                Json::Object(_) if key == "config" => {
+                    if !self.config_taken {
+                        merge_json_config(&mut self.run.config, value);
+                        self.config_taken = true;
+                    }
                 }
-                match value {
-                    Json::Object(_) if key == "config" => {
-                        if !config_taken {
-                            merge_json_config(&mut run.config, value);
-                            config_taken = true;
-                        }
-                    }
-                    Json::Object(_) => {
-                        prefix.clear();
-                        prefix.push_str(key);
-                        for_each_number(value, '/', &mut prefix, &mut |tag, number| {
-                            series.push(
-                                tag,
-                                Point {
-                                    step,
-                                    wall_time,
-                                    value: number,
-                                },
-                            );
-                        });
-                    }
-                    other => {
-                        if let Some(number) = other.as_f64() {
-                            series.push(
-                                key,
-                                Point {
-                                    step,
-                                    wall_time,
-                                    value: number,
-                                },
-                            );
-                        }
+                Json::Object(_) => {
+                    self.prefix.clear();
+                    self.prefix.push_str(key);
+                    for_each_number(value, '/', &mut self.prefix, &mut |tag, number| {
+                        series.push(
+                            tag,
+                            Point {
+                                step,
+                                wall_time,
+                                value: number,
+                            },
+                        );
+                    });
+                }
+                other => {
+                    if let Some(number) = other.as_f64() {
+                        series.push(
+                            key,
+                            Point {
+                                step,
+                                wall_time,
+                                value: number,
+                            },
+                        );
                     }
                 }
             }
         }
-        if records == 0 && outcome.problems.is_empty() {
-            return Err("no JSON objects found".into());
-        }
-        series.finish_into(run);
-        Ok(outcome)
     }
 }
 
@@ -318,5 +401,85 @@ mod tests {
         assert!(!JsonLines.sniff(path, b"{\"version\": \"1.0\", \"model\": {\"vocab\": {}}}"));
         assert!(!JsonLines.sniff(path, b"{'loss': 0.5}\n"));
         assert!(JsonLines.sniff(Path::new("x.jsonl"), b"{\"a\": 1}"));
+    }
+
+    /// Reads `bytes` in `chunk_bytes` chunks; the run as `Debug` text so
+    /// that NaN points compare equal.
+    fn read_chunked(bytes: &[u8], chunking: Chunking) -> (String, Result<ReadOutcome, String>) {
+        let mut run = Run::default();
+        let result = read_json_lines(bytes, chunking, &mut run);
+        (format!("{run:?}"), result)
+    }
+
+    #[test]
+    fn chunk_edges_change_nothing_and_damage_names_its_line() {
+        let mut bytes = Vec::new();
+        for step in 0..300 {
+            bytes.extend_from_slice(
+                format!(
+                    "{{\"step\": {step}, \"loss\": {}, \"info\": {{\"kl\": NaN}}}}\r\n",
+                    1.0 / (step as f64 + 1.0)
+                )
+                .as_bytes(),
+            );
+            if step == 150 {
+                bytes.extend_from_slice(b"{\"step\": 150, \"note\": \"caf\xe9\"}\n");
+            }
+        }
+        bytes.extend_from_slice(b"{\"step\": 300, \"lo");
+        let whole = read_chunked(&bytes, Chunking::DEFAULT);
+        for chunk_bytes in [1, 7, 64, 4096] {
+            let chunking = Chunking {
+                chunk_bytes,
+                ..Chunking::DEFAULT
+            };
+            assert_eq!(
+                read_chunked(&bytes, chunking),
+                whole,
+                "{chunk_bytes}-byte chunks"
+            );
+        }
+        let outcome = whole.1.expect("readable");
+        assert_eq!(
+            outcome.problems,
+            [
+                format!(
+                    "line 152: not valid UTF-8 at byte {} (read with the invalid bytes replaced)",
+                    crate::text_util::group_thousands(
+                        bytes.iter().position(|&b| b == 0xe9).expect("the bad byte")
+                    )
+                ),
+                "line 302: JSON object cut off (truncated?)".to_string(),
+            ]
+        );
+        let mut run = Run::default();
+        JsonLines
+            .read(Path::new("m.jsonl"), &bytes, &mut run)
+            .expect("readable");
+        assert_eq!(run.series("loss").map(|s| s.points.len()), Some(300));
+        assert_eq!(run.series("info/kl").map(|s| s.points.len()), Some(300));
+    }
+
+    #[test]
+    fn lines_past_the_limit_are_skipped_and_reported() {
+        let text = format!(
+            "{{\"a\": 1}}\n{{\"a\": \"{}\"}}\n{{\"a\": 3}}\n",
+            "x".repeat(100)
+        );
+        let chunking = Chunking {
+            chunk_bytes: 16,
+            max_line_bytes: 50,
+        };
+        let mut run = Run::default();
+        let outcome = read_json_lines(text.as_bytes(), chunking, &mut run).expect("readable");
+        assert_eq!(
+            outcome.problems,
+            ["line 2: longer than 50 bytes; only its first 50 bytes were read"]
+        );
+        assert_eq!(
+            run.series("a")
+                .map(|s| s.points.iter().map(|p| p.value).collect::<Vec<_>>()),
+            Some(vec![1.0, 3.0])
+        );
     }
 }

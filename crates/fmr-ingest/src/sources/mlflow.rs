@@ -41,7 +41,7 @@ use crate::text_util::{
 /// - `line N: expected "<timestamp> <value> <step>", found "..."` (the line
 ///   is skipped);
 /// - `not valid YAML: <reason>` for `meta.yaml`;
-/// - `not valid UTF-8 at byte B (read with the invalid bytes replaced)`.
+/// - `line N: not valid UTF-8 at byte B (read with the invalid bytes replaced)`.
 pub(crate) struct MlflowStore;
 
 const PARTS: &[&str] = &["metrics", "params", "tags"];

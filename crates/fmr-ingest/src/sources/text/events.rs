@@ -75,6 +75,7 @@ pub(crate) fn classify_text(text: &str) -> Option<TextEventKind> {
         Traceback => 3,
         Error => 2,
         Warning => 1,
+        Note => 0,
     };
     let mut found = text.contains(TRACEBACK_HEADER).then_some(Traceback);
     for line in text.lines() {

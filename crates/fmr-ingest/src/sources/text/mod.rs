@@ -2,6 +2,8 @@ mod events;
 mod metrics;
 
 use std::borrow::Cow;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -9,7 +11,10 @@ use fmr_core::{Run, TextEvent, TextEventKind};
 use regex::Regex;
 
 use crate::source::{ReadOutcome, Source};
-use crate::text_util::{clip, decode_utf8, extension, file_name, looks_like_text, numbered_lines};
+use crate::stream::{
+    Chunking, Utf8Check, Window, cut_line_problem, lines_of, stream_lines, without_bom,
+};
+use crate::text_util::{clip, extension, file_name, looks_like_text};
 pub(crate) use events::classify_text;
 use events::{TRACEBACK_HEADER, classify, is_exception_line};
 use metrics::MetricLines;
@@ -63,7 +68,12 @@ use metrics::MetricLines;
 /// A line read as metrics is not also an event: a NaN there is in the series.
 ///
 /// ## Problems reported
-/// - `not valid UTF-8 at byte B (read with the invalid bytes replaced)`.
+/// - `line N: not valid UTF-8 at byte B (read with the invalid bytes replaced)`;
+/// - `line N: longer than 64 MiB; only its first 64 MiB were read` (a
+///   progress bar redrawn with `\r` for hours without a line end).
+///
+/// The file is read as a stream, a chunk at a time: memory follows the
+/// series and events kept, not the file's size.
 pub(crate) struct TextLog;
 
 const EXTENSIONS: &[&str] = &["log", "txt", "out", "err"];
@@ -104,59 +114,117 @@ impl Source for TextLog {
     }
 
     fn read(&self, path: &Path, bytes: &[u8], run: &mut Run) -> Result<ReadOutcome, String> {
-        let (text, utf8_problem) = decode_utf8(bytes);
-        let file = path.display().to_string();
-        let event = |kind, line, text: &str| TextEvent {
+        read_text_log(path, bytes, Chunking::DEFAULT, run)
+    }
+
+    fn read_path(&self, path: &Path, run: &mut Run) -> Result<ReadOutcome, String> {
+        let file = File::open(path).map_err(|error| format!("cannot read: {error}"))?;
+        read_text_log(path, file, Chunking::DEFAULT, run)
+    }
+}
+
+/// Reads a console log from `input` a chunk at a time: memory is the
+/// stream's buffer, the series and events kept, and the prefix of an open
+/// traceback.
+pub(crate) fn read_text_log(
+    path: &Path,
+    input: impl Read,
+    chunking: Chunking,
+    run: &mut Run,
+) -> Result<ReadOutcome, String> {
+    let mut reading = Reading {
+        file: path.display().to_string(),
+        chunking,
+        next_line: 1,
+        utf8: Utf8Check::default(),
+        metrics: MetricLines::default(),
+        traceback_prefix: None,
+        events: Vec::new(),
+        problems: Vec::new(),
+    };
+    stream_lines(input, chunking, |window| reading.take(window))
+        .map_err(|error| format!("cannot read: {error}"))?;
+    reading.metrics.finish_into(run);
+    run.events.extend(reading.events);
+    let mut outcome = ReadOutcome::default();
+    outcome.problems.extend(reading.utf8.problem());
+    outcome.problems.extend(reading.problems);
+    Ok(outcome)
+}
+
+/// The state of reading one console log.
+struct Reading {
+    file: String,
+    chunking: Chunking,
+    next_line: usize,
+    utf8: Utf8Check,
+    metrics: MetricLines,
+    /// The text before `Traceback` on its line (`[rank0]: `), repeated on
+    /// the traceback's other lines, while a traceback is open.
+    traceback_prefix: Option<String>,
+    events: Vec<TextEvent>,
+    problems: Vec<String>,
+}
+
+impl Reading {
+    fn take(&mut self, window: Window<'_>) -> usize {
+        let (bytes, offset) = without_bom(window.bytes, window.offset);
+        let text = self.utf8.check(bytes, self.next_line, offset, window.cut);
+        for line in lines_of(bytes) {
+            let number = self.next_line;
+            self.next_line += 1;
+            if window.cut && !line.terminated {
+                self.problems.push(cut_line_problem(number, self.chunking));
+            }
+            let content = match text.and_then(|t| t.get(line.start..line.start + line.bytes.len()))
+            {
+                Some(valid) => Cow::Borrowed(valid),
+                None => String::from_utf8_lossy(line.bytes),
+            };
+            let raw = content.strip_suffix('\r').unwrap_or(&content);
+            self.line(number, raw);
+        }
+        window.bytes.len()
+    }
+
+    fn event(&mut self, kind: TextEventKind, line: usize, text: &str) {
+        self.events.push(TextEvent {
             kind,
-            file: file.clone(),
+            file: self.file.clone(),
             line,
             text: clip(text.trim(), MAX_EVENT_TEXT).into_owned(),
-        };
+        });
+    }
 
-        let mut metrics = MetricLines::default();
-        // The text before `Traceback` on its line (`[rank0]: `), repeated on
-        // the traceback's other lines, while a traceback is open.
-        let mut traceback_prefix: Option<String> = None;
-        for (number, raw) in numbered_lines(&text) {
-            let shown = as_shown(raw);
-            let line = shown.as_ref();
+    fn line(&mut self, number: usize, raw: &str) {
+        let shown = as_shown(raw);
+        let line = shown.as_ref();
 
-            if let Some(prefix) = traceback_prefix.take() {
-                let body = line.strip_prefix(prefix.as_str()).unwrap_or(line);
-                if body.trim().is_empty() || body.starts_with([' ', '\t']) {
-                    traceback_prefix = Some(prefix); // a frame, still inside
-                    continue;
-                }
-                if !body.contains(TRACEBACK_HEADER) && is_exception_line(body) {
-                    let kind = classify(body)
-                        .filter(|k| *k != TextEventKind::Error && *k != TextEventKind::Warning);
-                    run.events.push(event(
-                        kind.unwrap_or(TextEventKind::Traceback),
-                        number,
-                        line,
-                    ));
-                    continue;
-                }
-                // Anything else ends the traceback and is read as a normal line.
+        if let Some(prefix) = self.traceback_prefix.take() {
+            let body = line.strip_prefix(prefix.as_str()).unwrap_or(line);
+            if body.trim().is_empty() || body.starts_with([' ', '\t']) {
+                self.traceback_prefix = Some(prefix); // a frame, still inside
+                return;
             }
-            if let Some(at) = line.find(TRACEBACK_HEADER) {
-                traceback_prefix = Some(line[..at].to_string());
-                run.events
-                    .push(event(TextEventKind::Traceback, number, line));
-                continue;
+            if !body.contains(TRACEBACK_HEADER) && is_exception_line(body) {
+                let kind = classify(body)
+                    .filter(|k| *k != TextEventKind::Error && *k != TextEventKind::Warning);
+                self.event(kind.unwrap_or(TextEventKind::Traceback), number, line);
+                return;
             }
-            if metrics.consume(line) {
-                continue;
-            }
-            if let Some(kind) = classify(line) {
-                run.events.push(event(kind, number, line));
-            }
+            // Anything else ends the traceback and is read as a normal line.
         }
-        metrics.finish_into(run);
-
-        let mut outcome = ReadOutcome::default();
-        outcome.problems.extend(utf8_problem);
-        Ok(outcome)
+        if let Some(at) = line.find(TRACEBACK_HEADER) {
+            self.traceback_prefix = Some(line[..at].to_string());
+            self.event(TextEventKind::Traceback, number, line);
+            return;
+        }
+        if self.metrics.consume(line) {
+            return;
+        }
+        if let Some(kind) = classify(line) {
+            self.event(kind, number, line);
+        }
     }
 }
 
@@ -271,5 +339,78 @@ mod tests {
         ] {
             assert!(!TextLog.wants(Path::new(name)), "{name}");
         }
+    }
+
+    #[test]
+    fn chunk_edges_change_nothing_and_bad_bytes_name_their_line() {
+        let mut bytes = b"\xEF\xBB\xBFstarting\r\n".to_vec();
+        for step in 0..200 {
+            bytes.extend_from_slice(
+                format!(
+                    "step {step} | loss {:.4} | lr 3e-4\n",
+                    2.0 / (step as f64 + 1.0)
+                )
+                .as_bytes(),
+            );
+            if step == 120 {
+                bytes.extend_from_slice(b"[rank0]: Traceback (most recent call last):\n[rank0]:   File \"train.py\", line 9\n[rank0]: RuntimeError: CUDA out of memory\n");
+                bytes.extend_from_slice(b"model: caf\xe9 net\n");
+            }
+        }
+        bytes.extend_from_slice(b"WARNING: done without a line end");
+        let read_in = |chunk_bytes| {
+            let mut run = Run::default();
+            let chunking = Chunking {
+                chunk_bytes,
+                ..Chunking::DEFAULT
+            };
+            let outcome =
+                read_text_log(Path::new("train.log"), bytes.as_slice(), chunking, &mut run);
+            (format!("{run:?}"), outcome)
+        };
+        let whole = read_in(Chunking::DEFAULT.chunk_bytes);
+        for chunk_bytes in [1, 5, 64, 1000] {
+            assert_eq!(read_in(chunk_bytes), whole, "{chunk_bytes}-byte chunks");
+        }
+        let outcome = whole.1.expect("readable");
+        let bad = bytes.iter().position(|&b| b == 0xe9).expect("the bad byte");
+        assert_eq!(
+            outcome.problems,
+            [format!(
+                "line 126: not valid UTF-8 at byte {} (read with the invalid bytes replaced)",
+                crate::text_util::group_thousands(bad)
+            )]
+        );
+        let mut run = Run::default();
+        TextLog
+            .read(Path::new("train.log"), &bytes, &mut run)
+            .expect("readable");
+        assert_eq!(
+            kinds(&run),
+            [
+                (123, TextEventKind::Traceback),
+                (125, TextEventKind::OutOfMemory),
+                (206, TextEventKind::Warning)
+            ]
+        );
+        assert_eq!(run.series("loss").map(|s| s.points.len()), Some(200));
+    }
+
+    #[test]
+    fn an_endless_progress_bar_is_cut_and_read_as_shown() {
+        let bar: String = (0..50).map(|i| format!("\r{i}/50 [==>  ]")).collect();
+        let text = format!("start\n{bar}\nRuntimeError: boom\n");
+        let chunking = Chunking {
+            chunk_bytes: 32,
+            max_line_bytes: 200,
+        };
+        let mut run = Run::default();
+        let outcome = read_text_log(Path::new("train.log"), text.as_bytes(), chunking, &mut run)
+            .expect("readable");
+        assert_eq!(
+            outcome.problems,
+            ["line 2: longer than 200 bytes; only its first 200 bytes were read"]
+        );
+        assert_eq!(kinds(&run), [(3, TextEventKind::Error)]);
     }
 }

@@ -1,5 +1,6 @@
 mod event;
 mod hparams;
+pub(crate) mod live;
 mod pieces;
 pub(crate) mod record;
 
@@ -54,7 +55,7 @@ use record::{Damage, HEADER_LEN, RecordReader, masked_crc32c};
 /// Text summaries become events (`line` is the record's 1-based number in
 /// the file, `text` is `<tag> (step N): <text>`), of the kind the console-log
 /// rules give their text (an out-of-memory traceback logged as text is an
-/// `out_of_memory` event) and `warning` for any other text. Session
+/// `out_of_memory` event) and `note` for any other text. Session
 /// hyperparameters go to `Run::config` under their own names (`lr`); the
 /// session's end status to `tensorboard.hparams.status`; the file version and
 /// writer to `tensorboard.event_file_version` and `tensorboard.writer`.
@@ -158,14 +159,7 @@ fn conclude(
         if let Some(error) = io_error {
             return Err(format!("cannot read: {error}"));
         }
-        return Err(match damage.truncated_at {
-            Some(_) if damage.resyncs == 0 && damage.bad_payloads == 0 => {
-                "the file ends inside its first record (still being written?); nothing to read yet"
-                    .to_string()
-            }
-            _ => "no intact record: not a TensorBoard event file, or damaged from the start"
-                .to_string(),
-        });
+        return Err(no_intact_record(damage));
     }
     let mut outcome = ReadOutcome {
         problems: damage_problems(damage, records),
@@ -179,6 +173,19 @@ fn conclude(
     }
     file.finish_into(run, &mut outcome.problems);
     Ok(outcome)
+}
+
+/// Why a file gave no record at all.
+fn no_intact_record(damage: &Damage) -> String {
+    match damage.truncated_at {
+        Some(_) if damage.resyncs == 0 && damage.bad_payloads == 0 => {
+            "the file ends inside its first record (still being written?); nothing to read yet"
+                .to_string()
+        }
+        _ => {
+            "no intact record: not a TensorBoard event file, or damaged from the start".to_string()
+        }
+    }
 }
 
 fn damage_problems(damage: &Damage, records: usize) -> Vec<String> {
@@ -382,7 +389,7 @@ impl FileReading {
                         .collect();
                     if !pieces.is_empty() {
                         let text = pieces.join("\n");
-                        let kind = classify_text(&text).unwrap_or(TextEventKind::Warning);
+                        let kind = classify_text(&text).unwrap_or(TextEventKind::Note);
                         let tag = String::from_utf8_lossy(tag);
                         let shown = format!("{tag} (step {}): {}", event.step, text.trim());
                         self.events.push(TextEvent {
@@ -531,6 +538,21 @@ impl FileReading {
     }
 
     fn finish_into(mut self, run: &mut Run, problems: &mut Vec<String>) {
+        let (found, step_back_note) = self.closing_notes();
+        problems.extend(found);
+        self.events.extend(step_back_note);
+        run.series
+            .extend(self.series.into_iter().filter(|s| !s.points.is_empty()));
+        run.events.extend(self.events);
+        for (key, value) in self.config {
+            run.config.entry(key).or_insert(value);
+        }
+    }
+
+    /// The problems of the whole file, and the note on steps going back,
+    /// that a finished reading adds.
+    fn closing_notes(&self) -> (Vec<String>, Option<TextEvent>) {
+        let mut problems = Vec::new();
         if self.invalid_records > 0 {
             problems.push(format!(
                 "{} not valid Event protobufs (first: record {}); skipped",
@@ -545,21 +567,18 @@ impl FileReading {
                 self.first_wide_scalar
             ));
         }
-        if let Some((_, tag, from, to)) = self.first_step_back.take() {
+        let step_back_note = self.first_step_back.as_ref().map(|(_, tag, from, to)| {
             let times = plural(self.step_backs, "time", "times");
-            self.note(
-                1,
-                format!(
+            TextEvent {
+                kind: TextEventKind::Warning,
+                file: self.file.clone(),
+                line: 1,
+                text: format!(
                     "steps go back within this file {times} (first: {tag} from step {from} to {to}): a resumed run, or several writers in one file"
                 ),
-            );
-        }
-        run.series
-            .extend(self.series.into_iter().filter(|s| !s.points.is_empty()));
-        run.events.extend(self.events);
-        for (key, value) in self.config {
-            run.config.entry(key).or_insert(value);
-        }
+            }
+        });
+        (problems, step_back_note)
     }
 }
 

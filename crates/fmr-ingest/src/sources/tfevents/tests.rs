@@ -129,7 +129,7 @@ fn reads_every_kind_of_value() {
                 "note/text_summary (step 2): RuntimeError: CUDA out of memory. Tried to allocate 2 GiB"
             ),
             (
-                TextEventKind::Warning,
+                TextEventKind::Note,
                 8,
                 "config/text_summary (step 2): lr: 0.001"
             ),

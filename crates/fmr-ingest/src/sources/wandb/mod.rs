@@ -11,9 +11,10 @@ use prost::Message;
 
 use crate::json::{self, Json};
 use crate::series_builder::SeriesBuilder;
-use crate::source::{ReadOutcome, Source};
+use crate::source::{ReadOutcome, Source, read_whole};
 use crate::sources::config::flatten_into;
 use crate::sources::text::TextLog;
+use crate::sources::tfevents::histogram_moments;
 use crate::text_util::{
     as_step, as_wall_time, decode_utf8, extension, file_name, group_thousands, looks_like_text,
 };
@@ -26,8 +27,8 @@ use proto::{Item, Record, RecordKind};
 /// - The binary `run-<id>.wandb` log, the only complete record of an offline
 ///   run: its framing (W&B's header, then LevelDB's log format of 32 KiB
 ///   blocks and CRC-32-checked chunks) and the records in it: history rows,
-///   summary updates, config, the run's identity, its exit code, the
-///   environment (wandb 0.19+) and the console output;
+///   system-monitor samples, summary updates, config, the run's identity,
+///   its exit code, the environment (wandb 0.19+) and the console output;
 /// - `files/wandb-summary.json` and `files/wandb-metadata.json` beside it.
 ///   (`files/config.yaml` is read as a config file, `files/output.log` as a
 ///   console log.)
@@ -43,8 +44,19 @@ use proto::{Item, Record, RecordKind};
 /// `eval.loss`). The step is the row's `_step` (else the record's step, else
 /// one past the previous row), the wall time its `_timestamp`. `NaN` and
 /// `Infinity` tokens are values. Keys starting with `_` (W&B's own
-/// bookkeeping), strings, booleans and media objects (`{"_type": ...}`) are
-/// not series.
+/// bookkeeping), strings, booleans and media objects (`{"_type": ...}`:
+/// images, tables, audio, ...) are not series, except histograms
+/// (`wandb.Histogram`): a histogram `w` gives `w/hist_min`, `w/hist_max`,
+/// `w/hist_num`, `w/hist_mean` and `w/hist_std`, as TensorBoard histograms
+/// do (from the bins: outer edges of the non-empty bins, centres for mean
+/// and std).
+///
+/// System-monitor samples (`stats` records: GPU, CPU, memory, disk,
+/// network) are series named `system/` and W&B's own key
+/// (`system/gpu.0.memoryAllocated`, `system/proc.memory.rssMB`), with the
+/// sample's time as wall time and, as step, the step of the last history
+/// row logged before it (0 before the first), so that they line up with
+/// the training metrics.
 ///
 /// `Run::config` gets:
 /// - the run config, flattened with `.` (`model.layers`), `_wandb` left out;
@@ -115,7 +127,7 @@ impl Source for WandbRun {
 
     fn read_path(&self, path: &Path, run: &mut Run) -> Result<ReadOutcome, String> {
         if [SUMMARY_FILE, METADATA_FILE].contains(&file_name(path)) {
-            let bytes = std::fs::read(path).map_err(|error| format!("cannot read: {error}"))?;
+            let bytes = read_whole(path, self.name())?;
             return self.read(path, &bytes, run);
         }
         let file = File::open(path).map_err(|error| format!("cannot read: {error}"))?;
@@ -257,6 +269,7 @@ impl LogReading {
                 }
             }
             Some(RecordKind::Config(config)) => self.add_config(&config),
+            Some(RecordKind::Stats(stats)) => self.add_stats(&stats),
             Some(RecordKind::Output(output) | RecordKind::OutputRaw(output)) => {
                 if self.console.len() + output.line.len() <= MAX_CONSOLE_BYTES {
                     self.console.push_str(&output.line);
@@ -376,30 +389,69 @@ impl LogReading {
     }
 
     /// Numbers become points; objects (a nested dict logged by wandb 0.17)
-    /// are walked, media objects (`_type`) and everything else skipped.
+    /// are walked; a histogram (`"_type": "histogram"`) becomes its summary
+    /// statistics; other media objects (images, tables, ...) and everything
+    /// else are skipped.
     fn push_value(&mut self, key: &str, value: &Json, step: i64, wall_time: Option<f64>) {
         if key.starts_with('_') {
             return;
         }
+        let point = |value| Point {
+            step,
+            wall_time,
+            value,
+        };
         match value {
             Json::Int(_) | Json::Float(_) => {
                 if let Some(number) = value.as_f64() {
-                    self.series.push(
-                        key,
-                        Point {
-                            step,
-                            wall_time,
-                            value: number,
-                        },
-                    );
+                    self.series.push(key, point(number));
                 }
             }
-            Json::Object(members) if value.get("_type").is_none() => {
-                for (child, inner) in members {
-                    self.push_value(&format!("{key}.{child}"), inner, step, wall_time);
+            Json::Object(members) => match value.get("_type") {
+                None => {
+                    for (child, inner) in members {
+                        self.push_value(&format!("{key}.{child}"), inner, step, wall_time);
+                    }
                 }
-            }
+                Some(Json::Str(kind)) if kind == "histogram" => {
+                    if let Some(stats) = histogram_stats(value) {
+                        for (suffix, number) in HISTOGRAM_SUFFIXES.iter().zip(stats) {
+                            if let Some(number) = number {
+                                self.series.push(&format!("{key}/{suffix}"), point(number));
+                            }
+                        }
+                    }
+                }
+                Some(_) => {}
+            },
             _ => {}
+        }
+    }
+
+    /// A system-monitor sample: each number is a point of `system/<key>` at
+    /// the sample's time, on the step of the last history row before it.
+    fn add_stats(&mut self, stats: &proto::StatsRecord) {
+        let wall_time = stats
+            .timestamp
+            .as_ref()
+            .map(|t| t.seconds as f64 + f64::from(t.nanos) * 1e-9)
+            .and_then(as_wall_time);
+        let step = self.last_step.unwrap_or(0);
+        for item in &stats.item {
+            let key = item_key(item);
+            if key.is_empty() {
+                continue;
+            }
+            if let Some(value) = parse_json(&item.value_json).as_f64() {
+                self.series.push(
+                    &format!("system/{key}"),
+                    Point {
+                        step,
+                        wall_time,
+                        value,
+                    },
+                );
+            }
         }
     }
 
@@ -448,6 +500,57 @@ impl LogReading {
             }
         }
     }
+}
+
+/// The series a W&B histogram gives, after `<key>/`, as for TensorBoard.
+const HISTOGRAM_SUFFIXES: [&str; 5] = ["hist_min", "hist_max", "hist_num", "hist_mean", "hist_std"];
+
+/// min, max, count, mean and standard deviation of a `wandb.Histogram` as
+/// logged: `{"_type": "histogram", "values": [counts], "bins": [edges]}` (one
+/// more edge than counts), or with `"packedBins": {"min", "size", "count"}`
+/// for equal-width bins. As for TensorBoard's bucketed histograms, min and
+/// max are the outer edges of the non-empty bins and each bin's values are
+/// taken at its centre. `None` when the shape is not one of these.
+fn histogram_stats(histogram: &Json) -> Option<[Option<f64>; 5]> {
+    let numbers = |value: Option<&Json>| -> Option<Vec<f64>> {
+        match value? {
+            Json::Array(items) => items.iter().map(Json::as_f64).collect(),
+            _ => None,
+        }
+    };
+    let counts = numbers(histogram.get("values"))?;
+    let edges = match numbers(histogram.get("bins")) {
+        Some(edges) => edges,
+        None => {
+            let packed = histogram.get("packedBins")?;
+            let min = packed.get("min")?.as_f64()?;
+            let size = packed.get("size")?.as_f64()?;
+            let count = packed.get("count")?.as_f64()? as usize;
+            (0..=count).map(|i| min + size * i as f64).collect()
+        }
+    };
+    if counts.is_empty() || edges.len() != counts.len() + 1 {
+        return None;
+    }
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut num, mut sum, mut sum_squares) = (0.0, 0.0, 0.0);
+    for (i, &count) in counts.iter().enumerate() {
+        if count.is_nan() || count <= 0.0 {
+            continue;
+        }
+        let (left, right) = (edges[i], edges[i + 1]);
+        let centre = (left + right) / 2.0;
+        min = min.min(left);
+        max = max.max(right);
+        num += count;
+        sum += count * centre;
+        sum_squares += count * centre * centre;
+    }
+    if num == 0.0 {
+        return Some([None, None, Some(0.0), None, None]);
+    }
+    let (mean, std) = histogram_moments(num, sum, sum_squares);
+    Some([Some(min), Some(max), Some(num), mean, std])
 }
 
 /// `key`, or the nested key joined with `.`.

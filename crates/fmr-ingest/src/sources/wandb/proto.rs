@@ -9,7 +9,7 @@
 pub(crate) struct Record {
     #[prost(int64, tag = "1")]
     pub num: i64,
-    #[prost(oneof = "RecordKind", tags = "2, 3, 4, 5, 13, 17, 18, 21, 26")]
+    #[prost(oneof = "RecordKind", tags = "2, 3, 4, 5, 7, 13, 17, 18, 21, 26")]
     pub kind: Option<RecordKind>,
 }
 
@@ -24,6 +24,9 @@ pub(crate) enum RecordKind {
     Output(OutputRecord),
     #[prost(message, tag = "5")]
     Config(ConfigRecord),
+    /// `StatsRecord`: a sample of the system monitor (GPU, CPU, memory, disk, network).
+    #[prost(message, tag = "7")]
+    Stats(StatsRecord),
     /// `OutputRawRecord`.
     #[prost(message, tag = "13")]
     OutputRaw(OutputRecord),
@@ -98,6 +101,19 @@ pub(crate) struct Item {
     pub nested_key: Vec<String>,
     #[prost(string, tag = "16")]
     pub value_json: String,
+}
+
+/// `StatsRecord`: 1 `stats_type` (0 = system), 2 `timestamp`
+/// (`google.protobuf.Timestamp`), 3 `item` (repeated `StatsItem`: 1 `key`,
+/// 16 `value_json`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StatsRecord {
+    #[prost(int32, tag = "1")]
+    pub stats_type: i32,
+    #[prost(message, optional, tag = "2")]
+    pub timestamp: Option<Timestamp>,
+    #[prost(message, repeated, tag = "3")]
+    pub item: Vec<Item>,
 }
 
 /// `OutputRecord` / `OutputRawRecord`: 1 `output_type` (0 stderr, 1 stdout),

@@ -3,7 +3,7 @@ use fmr_core::TextEventKind;
 use super::log::write_records;
 use super::proto::{
     ConfigRecord, HistoryItem, HistoryRecord, HistoryStep, OutputRecord, RunExitRecord,
-    SummaryRecord,
+    StatsRecord, SummaryRecord, Timestamp,
 };
 use super::*;
 
@@ -201,4 +201,114 @@ fn recognised_by_header_or_by_name() {
     assert!(WandbRun.sniff(Path::new("x.bin"), &sample_log()[..64]));
     assert!(WandbRun.sniff(Path::new("files/wandb-summary.json"), b"{}"));
     assert!(!WandbRun.sniff(Path::new("summary.json"), b"{}"));
+}
+
+#[test]
+fn system_stats_become_series_on_the_step_of_the_last_history_row() {
+    let stats = |seconds: i64, items: &[(&str, &str)]| {
+        record(RecordKind::Stats(StatsRecord {
+            stats_type: 0,
+            timestamp: Some(Timestamp {
+                seconds,
+                nanos: 500_000_000,
+            }),
+            item: items.iter().map(|(k, v)| summary_item(k, v)).collect(),
+        }))
+    };
+    let records = [
+        stats(
+            1_700_000_000,
+            &[("gpu.0.memoryAllocated", "10.5"), ("cpu", "3")],
+        ),
+        record(RecordKind::History(HistoryRecord {
+            item: vec![item("loss", "1.0"), item("_step", "7")],
+            step: None,
+        })),
+        stats(
+            1_700_000_030,
+            &[
+                ("gpu.0.memoryAllocated", "12.25"),
+                ("gpu.0.name", "\"A100\""),
+                ("disk./.usageGB", "NaN"),
+            ],
+        ),
+    ];
+    let slices: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    let (run, result) = read(&write_records(&slices));
+    assert_eq!(result.map(|o| o.problems), Ok(vec![]));
+    let memory: Vec<_> = run
+        .series("system/gpu.0.memoryAllocated")
+        .expect("W&B's key after the system/ prefix")
+        .points
+        .iter()
+        .map(|p| (p.step, p.wall_time, p.value))
+        .collect();
+    assert_eq!(
+        memory,
+        [
+            (0, Some(1_700_000_000.5), 10.5),
+            (7, Some(1_700_000_030.5), 12.25)
+        ]
+    );
+    assert_eq!(run.series("system/cpu").map(|s| s.points.len()), Some(1));
+    assert!(
+        run.series("system/gpu.0.name").is_none(),
+        "text is not a series"
+    );
+    assert!(
+        run.series("system/disk./.usageGB")
+            .is_some_and(|s| s.points[0].value.is_nan())
+    );
+}
+
+#[test]
+fn histograms_become_summary_series_and_other_media_nothing() {
+    let records = [record(RecordKind::History(HistoryRecord {
+        item: vec![
+            item(
+                "weights",
+                r#"{"_type": "histogram", "values": [1, 0, 3], "bins": [0, 1, 2, 3]}"#,
+            ),
+            item(
+                "grads",
+                r#"{"_type": "histogram", "values": [2, 2], "packedBins": {"min": -1, "size": 1, "count": 2}}"#,
+            ),
+            item(
+                "broken",
+                r#"{"_type": "histogram", "values": [1], "bins": [0]}"#,
+            ),
+            item(
+                "samples",
+                r#"{"_type": "image-file", "path": "media/images/x.png", "width": 32, "height": 32}"#,
+            ),
+            item(
+                "preds",
+                r#"{"_type": "table-file", "ncols": 2, "nrows": 10}"#,
+            ),
+            item("_step", "3"),
+        ],
+        step: None,
+    }))];
+    let slices: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    let (run, result) = read(&write_records(&slices));
+    assert_eq!(result.map(|o| o.problems), Ok(vec![]));
+    let value = |tag: &str| {
+        run.series(tag)
+            .map(|s| (s.points[0].step, s.points[0].value))
+    };
+    // Bins [0,1) x1 and [2,3) x3: values at the centres 0.5 and 2.5.
+    assert_eq!(value("weights/hist_min"), Some((3, 0.0)));
+    assert_eq!(value("weights/hist_max"), Some((3, 3.0)));
+    assert_eq!(value("weights/hist_num"), Some((3, 4.0)));
+    assert_eq!(value("weights/hist_mean"), Some((3, 2.0)));
+    let std = value("weights/hist_std").expect("std").1;
+    assert!((std - 0.75_f64.sqrt()).abs() < 1e-12, "{std}");
+    assert_eq!(value("grads/hist_mean"), Some((3, 0.0)));
+    assert_eq!(value("grads/hist_min"), Some((3, -1.0)));
+    let tags: Vec<&str> = run.series.iter().map(|s| s.tag.as_str()).collect();
+    assert!(
+        tags.iter()
+            .all(|t| t.starts_with("weights/") || t.starts_with("grads/")),
+        "images, tables and a malformed histogram give no series: {tags:?}"
+    );
 }
