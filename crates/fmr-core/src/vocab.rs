@@ -82,6 +82,7 @@ vocabulary! {
         ValAccuracy => "val_accuracy",
         LearningRate => "learning_rate",
         GradNorm => "grad_norm",
+        LayerGradNorm => "layer_grad_norm",
         WeightNorm => "weight_norm",
         UpdateRatio => "update_ratio",
         LossScale => "loss_scale",

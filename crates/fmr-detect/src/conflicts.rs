@@ -145,7 +145,7 @@ fn roles_of(said: &Symptom) -> &'static [MetricRole] {
         SymptomKind::NonFinite => &[TrainLoss, ValLoss, GradNorm],
         SymptomKind::TrainValGap | SymptomKind::ValBetterThanTrain => &[ValLoss, TrainLoss],
         SymptomKind::EntropyCollapse | SymptomKind::EntropyStuckHigh => &[Entropy],
-        SymptomKind::GradExplosion | SymptomKind::GradVanishing => &[GradNorm],
+        SymptomKind::GradExplosion | SymptomKind::GradVanishing => &[GradNorm, LayerGradNorm],
         SymptomKind::RewardPlateau => &[Reward],
         SymptomKind::DiscriminatorWins => &[DLoss, GLoss],
         _ => &[],

@@ -5,10 +5,11 @@ use crate::detectors::{
     chance_level::ChanceLevel, codebook_collapse::CodebookCollapse, dead_units::DeadUnits,
     discriminator_wins::DiscriminatorWins, divergence::Divergence,
     entropy_collapse::EntropyCollapse, generator_collapse::GeneratorCollapse,
-    grad_explosion::GradExplosion, kl_blowup::KlBlowup, loss_scale_collapse::LossScaleCollapse,
-    lr_anomaly::LrAnomaly, memory_growth::MemoryGrowth, non_finite::NonFinite,
-    oscillation::Oscillation, plateau::Plateau, reward_hacking::RewardHacking, spike::Spike,
-    step_reset::StepReset, throughput_regression::ThroughputRegression, train_val_gap::TrainValGap,
+    grad_explosion::GradExplosion, kl_blowup::KlBlowup, layer_gradients::LayerGradients,
+    loss_scale_collapse::LossScaleCollapse, lr_anomaly::LrAnomaly, memory_growth::MemoryGrowth,
+    non_finite::NonFinite, oscillation::Oscillation, plateau::Plateau,
+    reward_hacking::RewardHacking, spike::Spike, step_reset::StepReset,
+    throughput_regression::ThroughputRegression, train_val_gap::TrainValGap,
     val_better_than_train::ValBetterThanTrain, value_loss_explosion::ValueLossExplosion,
 };
 
@@ -36,6 +37,7 @@ pub static DETECTORS: &[&dyn Detector] = &[
     &ThroughputRegression,
     &MemoryGrowth,
     &StepReset,
+    &LayerGradients,
 ];
 
 /// The detector with `code`, if any.

@@ -73,6 +73,9 @@ pub fn role_of(tag: &str) -> Option<MetricRole> {
     if is_loss_scale(&words) {
         return Some(MetricRole::LossScale);
     }
+    if is_layer_gradient(tag) {
+        return Some(MetricRole::LayerGradNorm);
+    }
     if is_rate_per_second(&words) || has_any(&["throughput", "fps", "tps", "mfu"]) {
         return Some(MetricRole::Throughput);
     }
@@ -198,6 +201,97 @@ fn loss_role(words: &[String], held_out: bool) -> Option<MetricRole> {
     } else {
         MetricRole::TrainLoss
     })
+}
+
+/// Words that make a name about gradients.
+const GRADIENT_WORDS: &[&str] = &["grad", "grads", "gradient", "gradients", "gradnorm"];
+
+/// Words that may sit beside a gradient word without naming a part of the model: norms and
+/// statistics, splits, clipping, and the word "layer" itself (`layer_grad_norm/...`).
+const NOT_A_MODULE_WORDS: &[&str] = &[
+    "norm",
+    "norms",
+    "l2",
+    "l1",
+    "mean",
+    "max",
+    "min",
+    "std",
+    "var",
+    "avg",
+    "sum",
+    "sq",
+    "total",
+    "global",
+    "all",
+    "overall",
+    "model",
+    "train",
+    "training",
+    "step",
+    "epoch",
+    "clip",
+    "clipped",
+    "unclipped",
+    "pre",
+    "post",
+    "before",
+    "after",
+    "coef",
+    "ratio",
+    "scaled",
+    "unscaled",
+    "layer",
+    "layers",
+    "layerwise",
+    "per",
+    "param",
+    "params",
+    "parameter",
+    "parameters",
+    "optimizer",
+    "optim",
+    "opt",
+];
+
+/// A gradient norm of one layer or parameter rather than of the whole model:
+/// `grad_norm/encoder.layers.3.attn.weight`, W&B's `gradients/fc1.weight`, `grad/layer3`,
+/// `layer_grad_norm/h.0`, TensorBoard's `grads/conv1`, `encoder.layers.3/grad_norm`,
+/// `grad_norm_first`. The name has a part that is only about gradients (`grad_norm`,
+/// `gradients`) and other parts that name a piece of the model; `train/grad_norm`,
+/// `grad_norm/total` and `grad_norm_clipped` stay the global norm.
+fn is_layer_gradient(tag: &str) -> bool {
+    // Path parts: at `/`, else at `.` for W&B's flattened keys (`grad_norm.fc1`).
+    let parts: Vec<&str> = if tag.contains('/') {
+        tag.split('/').filter(|p| !p.is_empty()).collect()
+    } else {
+        tag.split('.').filter(|p| !p.is_empty()).collect()
+    };
+    let is_gradient_word = |w: &String| GRADIENT_WORDS.contains(&w.as_str());
+    let names_module = |w: &String| {
+        !is_gradient_word(w)
+            && !NOT_A_MODULE_WORDS.contains(&w.as_str())
+            && !HELD_OUT_WORDS.contains(&w.as_str())
+    };
+    let part_words: Vec<Vec<String>> = parts.iter().map(|p| words(p)).collect();
+    // A part made only of gradient words and statistics: `grad_norm`, `gradients`, `grads`.
+    let gradient_part = part_words
+        .iter()
+        .position(|w| w.iter().any(is_gradient_word) && !w.iter().any(names_module));
+    match gradient_part {
+        Some(index) if parts.len() > 1 => part_words
+            .iter()
+            .enumerate()
+            .any(|(i, w)| i != index && w.iter().any(names_module)),
+        _ => {
+            // One part: a norm of a named piece (`encoder_grad_norm`, `grad_norm_first`).
+            let all = words(tag);
+            all.iter().any(is_gradient_word)
+                && all.iter().any(|w| w == "norm" || w == "gradnorm")
+                && all.iter().any(names_module)
+                && parts.len() == 1
+        }
+    }
 }
 
 /// `loss_scale`, `loss-scale`, `scaler/scale`, `lossscale`, `grad_scale`.
@@ -347,6 +441,34 @@ mod tests {
             ("loss_scale", Some(LossScale)),
             ("scaler/scale", Some(LossScale)),
             ("loss-scale", Some(LossScale)),
+            ("train/grad_norm_clipped", Some(GradNorm)),
+            ("grad_norm/total", Some(GradNorm)),
+            ("grad_norm/global", Some(GradNorm)),
+            ("max_grad_norm", Some(GradNorm)),
+            ("model/gradient_norm", Some(GradNorm)),
+        ]);
+    }
+
+    #[test]
+    fn per_layer_gradient_norms() {
+        check(&[
+            (
+                "grad_norm/encoder.layers.3.attn.weight",
+                Some(LayerGradNorm),
+            ),
+            ("gradients/fc1.weight", Some(LayerGradNorm)),
+            ("grad/layer3", Some(LayerGradNorm)),
+            ("layer_grad_norm/h.0.mlp", Some(LayerGradNorm)),
+            ("grads/conv1", Some(LayerGradNorm)),
+            ("train/grad_norm/layer_0", Some(LayerGradNorm)),
+            ("encoder.layers.3/grad_norm", Some(LayerGradNorm)),
+            ("grad_norm.fc1", Some(LayerGradNorm)),
+            ("grad_norm_first", Some(LayerGradNorm)),
+            ("encoder_grad_norm", Some(LayerGradNorm)),
+            ("gradients/loss_head.weight", Some(LayerGradNorm)),
+            ("train/grad_penalty", None),
+            ("gradient_accumulation_steps", None),
+            ("grad_scale", Some(LossScale)),
         ]);
     }
 

@@ -14,6 +14,7 @@ pub mod entropy_collapse;
 pub mod generator_collapse;
 pub mod grad_explosion;
 pub mod kl_blowup;
+pub mod layer_gradients;
 pub mod loss_scale_collapse;
 pub mod lr_anomaly;
 pub mod memory_growth;

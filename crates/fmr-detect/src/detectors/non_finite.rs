@@ -1,4 +1,4 @@
-use fmr_core::{Symptom, SymptomKind};
+use fmr_core::{MetricRole, Symptom, SymptomKind};
 
 use crate::detector::{Detector, DetectorInput, MetricSeries, SymptomDraft};
 use crate::detectors::shape::{movement, name_list};
@@ -6,7 +6,8 @@ use crate::human;
 
 /// ## What it detects
 /// Metrics that take NaN or infinite values: the first such step of each metric, whether it
-/// stays non-finite to the end or recovers, and which metric of the run went first.
+/// stays non-finite to the end or recovers, and which metric of the run went first. Per-layer
+/// gradient norms (a run may log hundreds) give one symptom: the layer that broke first.
 ///
 /// ## Why it matters
 /// A NaN loss ends learning: the weights it touches become NaN too. The metric that broke
@@ -23,7 +24,7 @@ use crate::human;
 /// `first_step`, `non_finite_points`, `nan_points`, `inf_points`, `points`, `persistent`
 /// (1 or 0), `last_finite_step`, `last_finite_value`, `from` (first finite value),
 /// and for a persistent break `first_in_run_step` (the earliest step at which any metric broke
-/// for good).
+/// for good); on a layer's gradient norm, `layers_non_finite` (how many layers broke).
 ///
 /// ## Parameters
 /// None: every non-finite value is reported.
@@ -60,9 +61,32 @@ impl Detector for NonFinite {
     fn detect(&self, input: &DetectorInput<'_>) -> Vec<Symptom> {
         let broken: Vec<Breakage> = input.series.iter().filter_map(breakage).collect();
         let order = Order::of(&broken);
+        let is_layer = |b: &Breakage<'_, '_>| b.series.role == Some(MetricRole::LayerGradNorm);
+        let layers_broken = broken.iter().filter(|b| is_layer(b)).count();
+        // The layer that broke first (the first logged on a tie) stands for all of them.
+        let first_layer = broken
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| is_layer(b))
+            .min_by_key(|(index, b)| (b.first_step(), *index))
+            .map(|(index, _)| index);
         broken
             .iter()
-            .map(|b| self.symptom(input, b, order.as_ref()))
+            .enumerate()
+            .filter(|(index, b)| !is_layer(b) || Some(*index) == first_layer)
+            .map(|(_, b)| {
+                let mut symptom = self.symptom(input, b, order.as_ref());
+                if is_layer(b) && layers_broken > 1 {
+                    symptom.statement.push_str(&format!(
+                        "; the first of {} layer gradient norms to break",
+                        human::count(layers_broken)
+                    ));
+                    symptom
+                        .numbers
+                        .insert("layers_non_finite".to_owned(), layers_broken as f64);
+                }
+                symptom
+            })
             .collect()
     }
 }
@@ -307,5 +331,44 @@ fn value_word(value: f64) -> &'static str {
         "inf"
     } else {
         "-inf"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fmr_core::{Point, Run};
+
+    #[test]
+    fn layer_gradient_norms_give_one_symptom_for_the_first_layer() {
+        let mut run = Run::default();
+        for (layer, breaks_at) in [(0, 30), (1, 20), (2, 20), (3, 40)] {
+            run.series_mut(&format!("grad_norm/layers.{layer}.weight"))
+                .points = (0..50)
+                .map(|step| Point {
+                    step,
+                    wall_time: None,
+                    value: if step >= breaks_at { f64::NAN } else { 1.0 },
+                })
+                .collect();
+        }
+        run.series_mut("train/loss").points = (0..50)
+            .map(|step| Point {
+                step,
+                wall_time: None,
+                value: if step >= 25 { f64::NAN } else { 2.0 },
+            })
+            .collect();
+        let found = NonFinite.detect(&DetectorInput::new(&run));
+        let metrics: Vec<&str> = found.iter().filter_map(|s| s.metric.as_deref()).collect();
+        assert_eq!(metrics, ["grad_norm/layers.1.weight", "train/loss"]);
+        assert!(
+            found[0]
+                .statement
+                .ends_with("; the first of 4 layer gradient norms to break"),
+            "{}",
+            found[0].statement
+        );
+        assert_eq!(found[0].numbers["layers_non_finite"], 4.0);
     }
 }
