@@ -24,12 +24,14 @@
 mod auditor;
 mod context;
 mod index;
+pub mod paper;
 mod registry;
 mod rule;
 mod rules;
 mod semantic;
 mod source;
 mod syntax;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 

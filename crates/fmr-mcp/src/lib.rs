@@ -24,7 +24,6 @@ mod explain;
 mod inputs;
 mod server;
 pub mod tools;
-mod trace;
 
 use std::time::Duration;
 

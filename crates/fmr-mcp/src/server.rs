@@ -117,11 +117,13 @@ impl FmrServer {
         blocking(move || tools::audit_code(&args)).await.map(Json)
     }
 
-    /// Follow one name (a variable, attribute or function) through Python
-    /// code: where it is defined, assigned and used, which parts of the
-    /// training code (loop, loss, data loader, optimizer) touch it, and the
-    /// audit findings on those lines. Best effort: a lexical trace, not a
-    /// full data-flow analysis.
+    /// Trace one name (`labels`, `loss`, a batch) through Python code: where
+    /// its value comes from (assignments, loaders, datasets, call sites across
+    /// functions and files, back to `np.load` or `make_regression`) and where
+    /// it goes (model, loss, `.backward()`), each step with file, line and the
+    /// transformation (normalize, shuffle, cast, augment, reshape, split,
+    /// index, device, detach, ...), plus the audit findings on those lines.
+    /// Best effort, static.
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn trace_data_flow(
         &self,

@@ -4,6 +4,9 @@
 //! Argument and result types derive `JsonSchema`; their doc comments are what
 //! an agent reads in the tool list, so they say what to pass and what comes back.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use fmr_audit::trace::{Trace, TraceQuery};
 use fmr_core::{AuditFinding, Characterization, InputProblem, Report, RunSummary, Tried};
 use fmr_engine::Engine;
 use fmr_kb::Level;
@@ -14,8 +17,7 @@ pub use crate::attempt::{AttemptOutcome, RankChange};
 pub use crate::explain::FailureMode;
 pub use crate::inputs::{CodeSnippet, EnvValue, RunInputs};
 use crate::inputs::{existing_path, missing_paths_message};
-pub use crate::trace::{Occurrence, Role};
-use crate::{attempt, explain, trace};
+use crate::{attempt, explain};
 
 // ---------------------------------------------------------------- investigate
 
@@ -304,178 +306,82 @@ fn known_rules() -> String {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraceArgs {
-    /// A Python file or project directory.
+    /// The code root: a Python project directory (walked honouring
+    /// `.gitignore`) or one Python file.
     pub path: String,
-    /// The variable, attribute or function to follow, e.g. `labels`, `loss`,
+    /// The variable or attribute to follow, e.g. `labels`, `loss`, `batch`,
     /// `self.scaler`.
     pub name: String,
-    /// Only this file, as findings show it (relative to `path`).
-    pub file: Option<String>,
-    /// A 1-based line where the name appears; the trace then names the nearest
-    /// assignment at or before it. Needs `file` when `path` is a directory.
-    #[schemars(range(min = 1))]
-    pub line: Option<usize>,
+    /// Where to pick the name up: `train.py:30` (a file relative to `path`
+    /// and a 1-based line), `train.py`, a function such as
+    /// `train_one_epoch`, or `data.py:load`. Without it the trace starts at
+    /// the mention that feeds a loss, else at the first mention.
+    pub location: Option<String>,
 }
 
-/// What `trace_data_flow` returns.
+/// What `trace_data_flow` returns: the trace (steps backward to the sources,
+/// then forward to the loss and beyond), with the audit findings on the lines
+/// it passes through.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TraceOutput {
-    pub name: String,
-    /// How the trace was made, and what it cannot see.
-    pub method: String,
-    /// Every mention outside comments and strings, by file and line.
-    pub occurrences: Vec<Occurrence>,
-    /// With `line`: the closest definition or assignment at or before it in
-    /// that file, i.e. where the value seen there most likely comes from.
-    pub nearest_assignment: Option<Occurrence>,
-    /// Parts of the training code found by fmr's code index on lines that
-    /// mention the name.
-    pub training_parts: Vec<TrainingPart>,
-    /// Audit findings on lines that mention the name, or whose message does.
+    #[serde(flatten)]
+    pub trace: Trace,
+    /// Audit findings on the lines of the traced mention and of its steps.
     pub findings: Vec<AuditFinding>,
-    /// Files that could not be read, each with the reason.
-    pub problems: Vec<InputProblem>,
-    /// Anything the caller should know about this trace (limits hit, an
-    /// anchor line that does not mention the name).
-    pub notes: Vec<String>,
 }
 
-/// A located part of the training code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct TrainingPart {
-    /// `training_loop`, `loss_call`, `data_loader` or `optimizer`.
-    pub part: String,
-    /// `file:line`.
-    pub location: String,
-}
-
-const TRACE_METHOD: &str = "Best effort, lexical: every mention of the name as a whole identifier or dotted path, outside comments and strings, classified by its line as definition, assignment or use. It does not follow scopes, aliases, or values passed into functions under other names; trace those names too.";
-const MAX_OCCURRENCES: usize = 500;
-/// Where `name` is defined, assigned and used, with the audit findings and the
-/// training-code parts on those lines. Best effort (see [`TraceOutput::method`]).
+/// Where the value of `name` comes from and where it goes, across functions
+/// and files, with every transformation on the way (fmr's data flow tracer).
 pub fn trace_data_flow(args: &TraceArgs) -> Result<TraceOutput, String> {
-    let name = args.name.trim();
-    if !trace::is_traceable_name(name) {
-        return Err(format!(
-            "`name` must be a Python name or dotted path such as `loss` or `self.scaler`, not {:?}",
-            args.name
-        ));
-    }
     let root = existing_path(&args.path).map_err(|p| missing_paths_message(&[p]))?;
-    let mut problems = Vec::new();
-    let mut files = fmr_audit::python_files(&root, &mut problems);
-    if let Some(wanted) = &args.file {
-        let wanted = wanted.trim().trim_start_matches("./");
-        files.retain(|(_, display)| display == wanted || display.ends_with(&format!("/{wanted}")));
-        if files.is_empty() {
-            return Err(format!(
-                "no Python file {wanted:?} under {}; `file` is relative to `path`, as findings show it",
-                args.path
-            ));
-        }
-        if files.len() > 1 {
-            let names: Vec<&str> = files.iter().map(|(_, d)| d.as_str()).collect();
-            return Err(format!(
-                "`file` {wanted:?} matches several files ({}); give more of its path",
-                names.join(", ")
-            ));
-        }
+    let mut query = TraceQuery::new(args.name.trim());
+    if let Some(location) = args
+        .location
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        query = query.at(location);
     }
-    if args.line.is_some() && files.len() > 1 {
-        return Err("`line` needs `file` when `path` is a directory".to_string());
-    }
-    if files.is_empty() && problems.is_empty() {
-        return Err(format!("no Python files under {}", args.path));
-    }
+    let trace = fmr_audit::trace::trace(&root, &query)?;
+    let findings = findings_on_trace(&root, &trace);
+    Ok(TraceOutput { trace, findings })
+}
 
-    let mut occurrences = Vec::new();
-    let mut training_parts = Vec::new();
-    let mut findings = Vec::new();
-    let mut notes = Vec::new();
-    let mut complete = true;
-    for (file_path, display) in &files {
-        let text = match fmr_audit::read_source(file_path) {
-            Ok(text) => text,
-            Err(problem) => {
-                problems.push(InputProblem {
-                    path: display.clone(),
-                    problem,
-                });
-                continue;
-            }
-        };
-        let first = occurrences.len();
-        complete &= trace::occurrences(display, &text, name, MAX_OCCURRENCES, &mut occurrences);
-        let lines: Vec<usize> = occurrences[first..].iter().map(|o| o.line).collect();
-        if lines.is_empty() {
-            continue;
-        }
-        let on_a_mentioning_line = |location: &str| {
-            location
-                .rsplit_once(':')
-                .and_then(|(_, line)| line.parse::<usize>().ok())
-                .is_some_and(|line| lines.binary_search(&line).is_ok())
-        };
-        let index = fmr_audit::index_source(display, &text);
-        for (part, locations) in [
-            ("training_loop", &index.training_loops),
-            ("loss_call", &index.loss_calls),
-            ("data_loader", &index.data_loaders),
-            ("optimizer", &index.optimizers),
-        ] {
-            for location in locations.iter().filter(|l| on_a_mentioning_line(l)) {
-                training_parts.push(TrainingPart {
-                    part: part.to_string(),
-                    location: location.clone(),
-                });
-            }
-        }
-        findings.extend(
-            fmr_audit::audit_source(display, &text, fmr_audit::RULES)
-                .into_iter()
-                .filter(|f| {
-                    lines.binary_search(&f.line).is_ok() || trace::mentions(&f.message, name)
-                }),
-        );
-        if !complete {
-            break;
-        }
-    }
-    if !complete {
-        notes.push(format!(
-            "stopped at {MAX_OCCURRENCES} mentions; narrow the trace with `file`"
-        ));
-    }
-    if occurrences.is_empty() {
-        notes.push(format!(
-            "`{name}` does not appear in the code outside comments and strings"
-        ));
-    }
-    let nearest_assignment = match args.line {
-        Some(line) => {
-            if !occurrences.iter().any(|o| o.line == line) {
-                notes.push(format!(
-                    "line {line} does not mention `{name}`; the trace lists every mention instead"
-                ));
-            }
-            occurrences
+/// The audit findings on the lines a trace passes through, file by file.
+fn findings_on_trace(root: &std::path::Path, trace: &Trace) -> Vec<AuditFinding> {
+    let mut lines: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (file, line) in trace
+        .anchor
+        .iter()
+        .map(|anchor| (anchor.file.as_str(), anchor.line))
+        .chain(
+            trace
+                .steps
                 .iter()
-                .filter(|o| o.line <= line && o.role != Role::Use)
-                .max_by_key(|o| (o.line, o.column))
-                .cloned()
-        }
-        None => None,
-    };
-    Ok(TraceOutput {
-        name: name.to_string(),
-        method: TRACE_METHOD.to_string(),
-        occurrences,
-        nearest_assignment,
-        training_parts,
-        findings,
-        problems,
-        notes,
-    })
+                .map(|step| (step.file.as_str(), step.line)),
+        )
+    {
+        lines.entry(file).or_default().insert(line);
+    }
+    let mut findings = Vec::new();
+    for (file, wanted) in lines {
+        // One file traced: its display path is the path as given.
+        let on_disk = if root.is_dir() {
+            root.join(file)
+        } else {
+            root.to_path_buf()
+        };
+        let Ok(text) = fmr_audit::read_source(&on_disk) else {
+            continue;
+        };
+        findings.extend(
+            fmr_audit::audit_source(file, &text, fmr_audit::RULES)
+                .into_iter()
+                .filter(|finding| wanted.contains(&finding.line)),
+        );
+    }
+    findings
 }
 
 // ------------------------------------------------------------ record_attempt

@@ -109,7 +109,8 @@ async def run(server_binary, repo_root):
         await expect_tool_error(session, "search_knowledge", {"text": "nan", "level": 9}, "`level` must be 1")
         await expect_tool_error(session, "explain_failure_mode", {"id": "FM9999"}, "no knowledge-base entry")
         await expect_tool_error(session, "audit_code", {"path": "examples/fp16-nan/code", "rules": ["XX999"]}, "unknown audit rule")
-        await expect_tool_error(session, "trace_data_flow", {"path": "examples/fp16-nan/code", "name": "a b"}, "`name` must be")
+        await expect_tool_error(session, "trace_data_flow", {"path": "examples/fp16-nan/code", "name": "a b"}, "must be a Python name")
+        await expect_tool_error(session, "trace_data_flow", {"path": "examples/fp16-nan/code", "name": "loss", "line": 3}, "unknown field `line`")
         try:
             await session.call_tool("no_such_tool", {})
             check(False, "an unknown tool is refused")
@@ -123,9 +124,13 @@ async def run(server_binary, repo_root):
         check(entry.structured_content["id"] == "FM0001" and entry.structured_content["sources"], "explain_failure_mode returns the entry with sources")
         audit = await session.call_tool("audit_code", {"path": "examples/fp16-nan/code"})
         check(any(f["rule"] == "PT005" for f in audit.structured_content["findings"]), "audit_code finds PT005")
-        trace = await session.call_tool("trace_data_flow", {"path": "examples/fp16-nan/code", "name": "loss", "file": "train.py", "line": 25})
+        trace = await session.call_tool("trace_data_flow", {"path": "examples/fp16-nan/code", "name": "loss", "location": "train.py:25"})
         flow = trace.structured_content
-        check(flow["nearest_assignment"] and flow["nearest_assignment"]["line"] == 24, f"trace_data_flow finds where loss is assigned (got {flow['nearest_assignment']})")
+        back = [(s["line"], s["kind"]) for s in flow["steps"] if s["direction"] == "backward"]
+        forward = [(s["line"], s["kind"]) for s in flow["steps"] if s["direction"] == "forward"]
+        check((24, "assign") in back, f"trace_data_flow finds where loss is assigned (got {back})")
+        check((15, "loader") in back, f"trace_data_flow follows loss back to the data loader (got {back})")
+        check((25, "backward_pass") in forward, f"trace_data_flow follows loss into backward (got {forward})")
         characterization = await session.call_tool("characterize", {"paths": ["examples/fp16-nan/logs"]})
         check(characterization.structured_content["characterization"]["symptoms"], "characterize returns symptoms")
         attempt = await session.call_tool(

@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use fmr_audit::trace::StepKind;
 use fmr_engine::Engine;
 use fmr_mcp::tools::{
-    self, Attempt, AttemptArgs, AttemptOutcome, AuditArgs, ExplainArgs, Role, RunInputs,
-    SearchArgs, TraceArgs,
+    self, Attempt, AttemptArgs, AttemptOutcome, AuditArgs, ExplainArgs, RunInputs, SearchArgs,
+    TraceArgs,
 };
 
 fn crate_dir() -> PathBuf {
@@ -196,11 +197,44 @@ fn trace_follows_labels_from_the_loader_into_the_loss() {
     let out = tools::trace_data_flow(&TraceArgs {
         path: fixture(""),
         name: "labels".into(),
-        file: Some("train.py".into()),
-        line: Some(18),
+        location: Some("train.py:18".into()),
     })
     .unwrap();
     insta::assert_json_snapshot!(out);
+}
+
+#[test]
+fn trace_crosses_files_and_carries_the_findings_on_its_lines() {
+    // `images` reaches `Net.forward` in models/net.py through `model(images)`.
+    let out = tools::trace_data_flow(&TraceArgs {
+        path: fixture(""),
+        name: "images".into(),
+        location: Some("train.py:16".into()),
+    })
+    .unwrap();
+    let forward: Vec<(&str, usize, StepKind)> = out
+        .trace
+        .forward()
+        .map(|step| (step.file.as_str(), step.line, step.kind))
+        .collect();
+    assert!(
+        forward.contains(&("models/net.py", 9, StepKind::Param))
+            && forward.contains(&("models/net.py", 10, StepKind::Reshape)),
+        "{forward:?}"
+    );
+    // The probabilities that reach the loss on line 18 carry PT002 (softmax
+    // before cross-entropy); the trace passes that line.
+    assert!(
+        out.findings
+            .iter()
+            .any(|f| f.rule == "PT002" && f.line == 18)
+    );
+    let json = serde_json::to_value(&out).unwrap();
+    assert!(
+        json["steps"].is_array()
+            && json["findings"].is_array()
+            && json["query"]["name"] == "images"
+    );
 }
 
 #[test]
@@ -208,55 +242,50 @@ fn trace_reports_what_it_cannot_do() {
     let no_mention = tools::trace_data_flow(&TraceArgs {
         path: fixture(""),
         name: "scaler".into(),
-        file: None,
-        line: None,
+        location: None,
     })
     .unwrap();
-    assert!(no_mention.occurrences.is_empty());
-    assert!(no_mention.notes[0].contains("does not appear"));
+    assert!(no_mention.trace.steps.is_empty());
+    assert!(no_mention.trace.notes[0].contains("does not appear"));
 
-    let across_files = tools::trace_data_flow(&TraceArgs {
-        path: fixture(""),
-        name: "images".into(),
-        file: None,
-        line: None,
-    })
-    .unwrap();
-    let files: Vec<&str> = across_files
-        .occurrences
-        .iter()
-        .map(|o| o.file.as_str())
-        .collect();
-    assert!(files.contains(&"models/net.py") && files.contains(&"train.py"));
-    assert!(
-        across_files
-            .occurrences
-            .iter()
-            .any(|o| o.file == "train.py" && o.role == Role::Assignment)
-    );
-
-    for (file, line, needle) in [
-        (None, Some(3), "`line` needs `file`"),
-        (Some("missing.py"), None, "no Python file \"missing.py\""),
+    for (name, location, needle) in [
+        ("images", Some("3"), "a line needs its file"),
+        (
+            "images",
+            Some("missing.py:3"),
+            "no Python file \"missing.py\"",
+        ),
+        ("a b", None, "must be a Python name"),
     ] {
         let message = tools::trace_data_flow(&TraceArgs {
             path: fixture(""),
-            name: "images".into(),
-            file: file.map(String::from),
-            line,
+            name: name.into(),
+            location: location.map(String::from),
         })
         .unwrap_err();
         assert!(message.contains(needle), "{message}");
     }
+    let missing = tools::trace_data_flow(&TraceArgs {
+        path: "no/such/dir".into(),
+        name: "x".into(),
+        location: None,
+    })
+    .unwrap_err();
+    assert!(
+        missing.contains("no/such/dir: no such file or directory"),
+        "{missing}"
+    );
     let off_line = tools::trace_data_flow(&TraceArgs {
         path: fixture("train.py"),
         name: "labels".into(),
-        file: None,
-        line: Some(2),
+        location: Some("2".into()),
     })
     .unwrap();
-    assert!(off_line.notes[0].starts_with("line 2 does not mention"));
-    assert!(off_line.nearest_assignment.is_none());
+    assert!(
+        off_line.trace.notes[0].starts_with("line 2 of"),
+        "{:?}",
+        off_line.trace.notes
+    );
 }
 
 #[test]
@@ -348,8 +377,7 @@ fn tool_results_serialize_without_machine_paths() {
     let out = tools::trace_data_flow(&TraceArgs {
         path: fixture(""),
         name: "loss".into(),
-        file: None,
-        line: None,
+        location: None,
     })
     .unwrap();
     let json = serde_json::to_string(&out).unwrap();

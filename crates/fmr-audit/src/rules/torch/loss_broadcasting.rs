@@ -5,6 +5,7 @@ use crate::semantic::losses::LossFamily;
 use crate::semantic::names::{number, resolve_value};
 use crate::semantic::training::short_text;
 use crate::syntax::{Call, NodeExt, dotted_name, unparenthesized};
+use crate::trace::shape;
 use crate::{AuditRule, Auditor, Context};
 
 /// ## What it does
@@ -12,7 +13,10 @@ use crate::{AuditRule, Auditor, Context};
 /// functional forms) or a hand-written difference (`pred - target`) between a column vector
 /// (`(N, 1)`: `x.unsqueeze(1)`, `x.view(-1, 1)`, `x[:, None]`, the output of an
 /// `nn.Linear(..., 1)` or of an `nn.Sequential` ending in one) and a flat vector (`(N,)`: `x.view(-1)`, `x.flatten()`, `x.squeeze()`).
-/// Shapes are only taken from what the code states; tensors of unknown shape are not reported.
+/// Shapes are only taken from what the code states. For the arguments of a loss, the data flow
+/// tracer's shape facts also follow names back through their assignments: `y` of
+/// `X, y = make_regression(...)` stays `(N,)` through `train_test_split`, `torch.tensor(y)` and
+/// `y[idx]`. Tensors of unknown shape are not reported.
 ///
 /// ## Why is this bad?
 /// Broadcasting turns `(N, 1) - (N,)` into an `(N, N)` matrix: every prediction is compared with
@@ -76,12 +80,12 @@ impl AuditRule for LossBroadcasting {
                 continue;
             };
             let (Some(input_shape), Some(target_shape)) = (
-                stated_shape(file, input, &layers),
-                stated_shape(file, target, &layers),
+                loss_argument_shape(file, input, &layers),
+                loss_argument_shape(file, target, &layers),
             ) else {
                 continue;
             };
-            if input_shape == target_shape {
+            if input_shape.shape == target_shape.shape {
                 continue;
             }
             let message = format!(
@@ -90,9 +94,9 @@ impl AuditRule for LossBroadcasting {
                  (e.g. `.squeeze(-1)` the prediction)",
                 loss.label,
                 short_text(file, input),
-                describe(input_shape),
+                input_shape.describe(),
                 short_text(file, target),
-                describe(target_shape),
+                target_shape.describe(),
             );
             findings.push(file.finding(self, call.node, message, 0.85));
         }
@@ -129,6 +133,50 @@ impl AuditRule for LossBroadcasting {
         }
         findings
     }
+}
+
+/// The shape of a loss argument, and the line it was inferred from when the code does not
+/// state it where the argument is written.
+struct ArgumentShape {
+    shape: Shape,
+    inferred_from: Option<usize>,
+}
+
+impl ArgumentShape {
+    fn describe(&self) -> String {
+        match self.inferred_from {
+            Some(line) => format!("{}, from line {line}", describe(self.shape)),
+            None => describe(self.shape).to_owned(),
+        }
+    }
+}
+
+/// The stated shape of a loss argument, else the shape the data flow tracer infers by
+/// following its names back (`(N,)` or `(N, 1)` only).
+fn loss_argument_shape<'t>(
+    file: &Context<'t>,
+    node: Node<'t>,
+    single_output_layers: &[String],
+) -> Option<ArgumentShape> {
+    if let Some(shape) = stated_shape(file, node, single_output_layers) {
+        return Some(ArgumentShape {
+            shape,
+            inferred_from: None,
+        });
+    }
+    let (inferred, origin) = shape::infer(file, node)?;
+    let shape = if inferred.is_flat() {
+        Shape::Flat
+    } else if inferred.is_column() {
+        Shape::Column
+    } else {
+        return None;
+    };
+    let line = file.position(origin).0;
+    Some(ArgumentShape {
+        shape,
+        inferred_from: (line != file.position(node).0).then_some(line),
+    })
 }
 
 fn describe(shape: Shape) -> &'static str {
