@@ -150,6 +150,10 @@ pub struct Environment {
     pub distributed: Option<String>,
     /// Canonical names (see kb/README.md) mapped to values.
     pub hyperparameters: BTreeMap<String, serde_json::Value>,
+    /// Where a hyperparameter's value was read in the user's code or config
+    /// (`train.py:14`), when it came from there; steps that change it point here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hyperparameter_sources: BTreeMap<String, String>,
 }
 
 /// Something still unknown, and the question that would settle it.

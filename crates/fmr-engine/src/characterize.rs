@@ -175,6 +175,9 @@ fn environment(inputs: &Inputs, runs: &[Run]) -> Environment {
     for (key, value) in &inputs.env {
         absorb(&mut env, key, &parse_value(value));
     }
+    if let Some(code) = inputs.code.as_deref() {
+        absorb_code_values(&mut env, code);
+    }
     if !env.hyperparameters.contains_key("learning_rate")
         && let Some(peak) = logged_peak_learning_rate(runs)
     {
@@ -182,6 +185,51 @@ fn environment(inputs: &Inputs, runs: &[Run]) -> Environment {
             .insert("learning_rate".to_string(), peak.into());
     }
     env
+}
+
+/// Hyperparameters written in the code and its config files (argparse defaults,
+/// constants, optimizer arguments, YAML keys), found by the paper-alignment
+/// scanner. They are defaults a launch command may override, so they only fill
+/// names that logs, flags and words left open, and only when the code agrees with
+/// itself (one distinct value). The optimizer's class is kept as `optimizer`.
+fn absorb_code_values(env: &mut Environment, code: &std::path::Path) {
+    let scan = fmr_audit::paper::scan_project(code, &[]);
+    let mut by_param: BTreeMap<String, Vec<&fmr_audit::paper::CodeValue>> = BTreeMap::new();
+    for value in &scan.values {
+        let canonical = canonical_hyperparameter(&value.param).unwrap_or(value.param.as_str());
+        by_param
+            .entry(canonical.to_string())
+            .or_default()
+            .push(value);
+    }
+    for (param, values) in by_param {
+        if env.hyperparameters.contains_key(&param) {
+            continue;
+        }
+        let json: Vec<serde_json::Value> = values
+            .iter()
+            .filter_map(|v| match &v.value {
+                fmr_audit::paper::ParamValue::Number(n) => {
+                    serde_json::Number::from_f64(*n).map(serde_json::Value::Number)
+                }
+                fmr_audit::paper::ParamValue::Bool(b) => Some((*b).into()),
+                fmr_audit::paper::ParamValue::Text(t) if param == "optimizer" => {
+                    Some(t.to_lowercase().into())
+                }
+                _ => None,
+            })
+            .collect();
+        let Some(first) = json.first() else {
+            continue;
+        };
+        if json.iter().any(|v| v != first) {
+            continue;
+        }
+        env.hyperparameters.insert(param.clone(), first.clone());
+        let at = values[0];
+        env.hyperparameter_sources
+            .insert(param, format!("{}:{}", at.file, at.line));
+    }
 }
 
 /// The largest finite, positive learning rate the runs logged: the configured

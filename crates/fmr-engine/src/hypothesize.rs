@@ -187,7 +187,9 @@ pub fn hypothesize(
         let levels = hit
             .map(|h| h.by_level.keys().copied().collect())
             .unwrap_or_default();
-        scored.push((total, hypothesis(entry, status, evidence, terms, levels)));
+        let mut h = hypothesis(entry, status, evidence, terms, levels);
+        lead_with_the_described_cause(&mut h, kb, description_stems);
+        scored.push((total, h));
     }
 
     scored.sort_by(|a, b| {
@@ -509,6 +511,30 @@ fn tried_evidence(
         }
     }
     (score, lowered)
+}
+
+/// Puts first the cause that shares the most specific words with the user's
+/// description ("left padding", "validation_split"), so the report names the
+/// variant of the failure the user is most likely facing; ties keep the
+/// knowledge base's order, which lists the most common cause first.
+fn lead_with_the_described_cause(h: &mut Hypothesis, kb: &KnowledgeBase, stems: &HashSet<String>) {
+    let overlap = |cause: &str| kb.phrases().overlap(cause, stems);
+    let lead = overlap(&h.root_cause);
+    let best = h
+        .other_causes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, overlap(c)))
+        .fold(None::<(usize, f64)>, |best, (i, o)| match best {
+            Some((_, b)) if b >= o => best,
+            _ => Some((i, o)),
+        });
+    // A clear margin: one shared rare word, not a shared "loss".
+    if let Some((i, o)) = best
+        && o > lead + 2.0
+    {
+        std::mem::swap(&mut h.root_cause, &mut h.other_causes[i]);
+    }
 }
 
 fn hypothesis(

@@ -193,6 +193,25 @@ fn fixes_unique_to(id: &str, active: &[&Hypothesis], kb: &KnowledgeBase) -> Vec<
 
 /// The fix's action, made concrete with the run's own value where it is known.
 pub fn render_action(fix: &Fix, c: &Characterization) -> String {
+    let text = render_adjustment(fix, c);
+    // Point at the line that sets the value, when it was read from the code.
+    match fix
+        .adjustment()
+        .and_then(|adj| c.environment.hyperparameter_sources.get(&adj.param))
+    {
+        Some(at)
+            if !matches!(
+                fix.adjustment().map(|a| a.op),
+                Some(AdjustOp::Enable | AdjustOp::Disable)
+            ) =>
+        {
+            format!("{text} (set at {at})")
+        }
+        _ => text,
+    }
+}
+
+fn render_adjustment(fix: &Fix, c: &Characterization) -> String {
     let Some(adj) = fix.adjustment() else {
         return fix.action.clone();
     };

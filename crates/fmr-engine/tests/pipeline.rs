@@ -325,3 +325,51 @@ fn a_hyperparameter_far_outside_its_usual_range_supports_the_fix_that_moves_it_b
     // A usual value is no evidence either way.
     assert!(range_term(&at("3e-4"), "FM0003").is_none());
 }
+
+#[test]
+fn hyperparameters_written_in_the_code_fill_the_environment_and_steps_point_at_their_line() {
+    let scenario = example("bench/scenarios/lr-too-low");
+    let report = engine().investigate(&Inputs {
+        paths: vec![scenario.join("logs")],
+        code: Some(scenario.clone()),
+        symptom: Some("the loss barely moves and accuracy stays low".into()),
+        ..Inputs::default()
+    });
+    let env = &report.characterization.environment;
+    assert_eq!(
+        env.hyperparameters.get("learning_rate"),
+        Some(&serde_json::json!(1e-6))
+    );
+    let at = env
+        .hyperparameter_sources
+        .get("learning_rate")
+        .expect("the learning rate's line in the code");
+    assert!(at.starts_with("train.py:"), "{at}");
+    assert_eq!(report.hypotheses[0].id, "FM0003");
+    let step = report
+        .next_steps
+        .iter()
+        .find(|s| s.action.contains("increase learning rate from 1e-6"))
+        .expect("a step raising the user's learning rate");
+    assert!(
+        step.action.contains(&format!("(set at {at})")),
+        "{}",
+        step.action
+    );
+}
+
+#[test]
+fn the_cause_closest_to_the_description_leads_the_hypothesis() {
+    let report = engine().investigate(&words(
+        "training data is not shuffled well: the tf.data shuffle buffer holds 100 records \
+         while the TFRecord files are sorted by label, so each batch is one class",
+    ));
+    let h = report
+        .hypotheses
+        .iter()
+        .find(|h| h.id == "FM0017")
+        .expect("the unshuffled-data hypothesis");
+    assert!(h.root_cause.contains("buffer"), "{}", h.root_cause);
+    // Nothing is lost: the knowledge base's first cause is still listed.
+    assert!(h.other_causes.iter().any(|c| c.contains("shuffle=False")));
+}

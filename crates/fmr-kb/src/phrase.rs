@@ -109,6 +109,18 @@ impl PhraseIndex {
     }
 }
 
+impl PhraseIndex {
+    /// Rarity-weighted overlap between a text and a set of stems: how much of
+    /// what the text says specifically is also in the stems.
+    pub fn overlap(&self, text: &str, stems: &HashSet<String>) -> f64 {
+        Self::text_stems(text)
+            .iter()
+            .filter(|s| stems.contains(*s))
+            .map(|s| self.idf.get(s).copied().unwrap_or(3.0))
+            .sum()
+    }
+}
+
 fn entry_text(e: &Entry) -> String {
     let mut parts: Vec<&str> = vec![&e.title, &e.summary];
     parts.extend(e.aliases.iter().map(String::as_str));

@@ -14,6 +14,10 @@ pub struct UsualRange {
     pub param: String,
     pub low: Option<f64>,
     pub high: Option<f64>,
+    /// Only for runs using one of these optimizers (lower-case class names);
+    /// empty means any.
+    #[serde(default)]
+    pub optimizers: Vec<String>,
     /// Where the usual values come from.
     pub basis: String,
 }
@@ -47,6 +51,13 @@ pub fn parse_ranges(text: &str) -> Result<Vec<UsualRange>, String> {
 }
 
 impl UsualRange {
+    /// Whether this range applies to a run with this optimizer (unknown: only
+    /// ranges without an optimizer condition apply).
+    pub fn applies_to(&self, optimizer: Option<&str>) -> bool {
+        self.optimizers.is_empty()
+            || optimizer.is_some_and(|o| self.optimizers.iter().any(|x| x == o))
+    }
+
     /// How far `value` lies outside the range, in decades, signed: negative
     /// below `low`, positive above `high`, 0 inside.
     pub fn decades_outside(&self, value: f64) -> f64 {
@@ -81,6 +92,16 @@ mod tests {
         assert!((lr.decades_outside(1e-6) + 1.0).abs() < 1e-9);
         assert_eq!(lr.decades_outside(1e-3), 0.0);
         assert!(lr.decades_outside(5.0) > 0.9);
+        let coupled = ranges
+            .iter()
+            .find(|r| r.param == "weight_decay" && r.applies_to(Some("adam")))
+            .expect("a weight-decay range for Adam");
+        assert!(coupled.decades_outside(0.1) > 0.9);
+        let decoupled = ranges
+            .iter()
+            .find(|r| r.param == "weight_decay" && r.applies_to(Some("adamw")))
+            .expect("a weight-decay range for AdamW");
+        assert_eq!(decoupled.decades_outside(0.1), 0.0);
         assert!(parse_ranges("[[range]]\nparam = \"x\"\nbasis = \"b\"\n").is_err());
         assert!(
             parse_ranges("[[range]]\nparam = \"x\"\nlow = 2.0\nhigh = 1.0\nbasis = \"b\"\n")
