@@ -29,11 +29,21 @@ pub struct Cli {
 const EXAMPLES: &str = "Examples:
   fmr investigate runs/exp42 --code src/ --symptom \"loss becomes NaN after 2k steps with fp16\"
   fmr investigate --symptom \"PPO entropy collapses, reward flat\" --env ent_coef=0.0 --format md
+  fmr characterize runs/exp42 > symptoms.json
   fmr metrics runs/exp42 --format csv
+  fmr watch runs/exp42 --code src/ --every 30
+  fmr diff runs/baseline runs/new-lr
   fmr audit src/ --rule PT001
   fmr search \"codebook collapse\" --level 4
   fmr kb show FM0034
-  fmr eval cases.jsonl";
+  fmr case list
+  fmr tried 3 \"lowered lr to 1e-4\" --outcome failed
+  fmr eval cases.jsonl
+  fmr cache stats
+  fmr schema > report.schema.json
+  fmr mcp
+  fmr completions zsh > ~/.zfunc/_fmr
+  fmr man --out ~/.local/share/man/man1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ColorChoice {
@@ -67,6 +77,9 @@ enum Command {
   fmr investigate --symptom \"val accuracy 99% on day one\" --format html --out report/")]
     Investigate(InvestigateArgs),
     /// Characterize only: symptoms with numbers, onset, environment, open questions (JSON).
+    #[command(
+        after_help = "Examples:\n  fmr characterize runs/exp42\n  fmr characterize logs/metrics.csv --symptom \"loss spikes every epoch\" > symptoms.json"
+    )]
     Characterize(InvestigateArgs),
     /// Ingest logs and print the metric series.
     #[command(
@@ -84,13 +97,20 @@ enum Command {
     )]
     Audit(AuditArgs),
     /// Inspect and validate the knowledge base.
+    #[command(
+        after_help = "Examples:\n  fmr kb list\n  fmr kb show FM0034\n  fmr kb stats --format json\n  fmr kb check kb/entries"
+    )]
     Kb {
         #[command(subcommand)]
         command: KbCommand,
     },
     /// Run labelled failure reports (JSON lines) and print top-1/top-3 hit rates and the misses.
+    #[command(
+        after_help = "Examples:\n  fmr eval cases.jsonl\n  fmr eval bench/scenarios --format json > eval.json"
+    )]
     Eval(EvalArgs),
     /// Print the JSON Schema of the report.
+    #[command(after_help = "Example:\n  fmr schema > report.schema.json")]
     Schema,
     /// Serve fmr's tools to coding agents over the Model Context Protocol (stdio).
     #[command(
@@ -98,6 +118,16 @@ enum Command {
     )]
     Mcp,
     /// Follow a live run; when a failure appears, investigate on its own and write the report.
+    ///
+    /// Every SECS seconds fmr reads only what the run's logs gained since the last poll:
+    /// TensorBoard event files from the last complete record, CSV, JSON-lines and console logs
+    /// from the last complete line (a record or line still being written waits for the next
+    /// poll), other files again when they change; new files are picked up. The detectors run on
+    /// the runs that changed. The first time a serious symptom shows in a metric (non-finite
+    /// values, divergence, exploding gradients, a collapse), fmr runs a full investigation,
+    /// writes it as Markdown and HTML into the alert folder, prints one line
+    /// ("fmr alert: ... report: PATH") and runs the --exec command. Each metric and kind of
+    /// symptom alerts once.
     #[command(
         after_help = "Examples:\n  fmr watch runs/exp42 --code src/\n  fmr watch runs/exp42 --every 30 --exec 'notify-send fmr \"$FMR_ALERT\"'"
     )]
@@ -105,35 +135,43 @@ enum Command {
         /// The run directory being written.
         logdir: PathBuf,
         /// The training code, for the investigation.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         code: Option<PathBuf>,
         /// Seconds between polls.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 10.0, value_name = "SECS")]
         every: f64,
         /// Where alert reports go (default: LOGDIR/fmr-alerts).
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// A shell command to run on each alert ($FMR_REPORT and $FMR_ALERT are set).
-        #[arg(long)]
+        #[arg(long, value_name = "COMMAND")]
         exec: Option<String>,
         /// Stop after the first alert.
         #[arg(long)]
         exit_on_alert: bool,
         /// Stop after this many polls (0 = never).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_name = "N")]
         max_polls: u64,
     },
-    /// Two runs side by side: where they part, by how much, and what changed in their config.
-    #[command(after_help = "Example:\n  fmr diff runs/baseline runs/new-lr")]
+    /// Two runs side by side: where they part, by how much, and what changed in their config
+    /// (and, with --code, in their code).
+    #[command(
+        after_help = "Examples:\n  fmr diff runs/baseline runs/new-lr\n  fmr diff runs/baseline runs/new-lr --code .\n\nWith --code, each run's commit comes from its metadata (MLflow's mlflow.source.git.commit tag, W&B's wandb-metadata.json, a git_commit config key) or, failing that, is the last commit on HEAD at or before the run started."
+    )]
     Diff {
         /// The run that behaved (a run directory or log file).
         good: PathBuf,
         /// The run that failed.
         bad: PathBuf,
+        /// A git work tree: also list the commits between the two runs, the files they changed
+        /// and the constants whose value changed.
+        #[arg(long, value_name = "REPO")]
+        code: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
         format: PlainFormat,
     },
     /// Past investigations: list them, or show one again.
+    #[command(after_help = "Examples:\n  fmr case list\n  fmr case show 3 --format md > case-3.md")]
     Case {
         #[command(subcommand)]
         command: CaseCommand,
@@ -155,6 +193,9 @@ enum Command {
         format: ReportFormat,
     },
     /// Inspect or clear the cache of live-search responses.
+    #[command(
+        after_help = "Examples:\n  fmr cache stats\n  fmr cache clear --expired\n  fmr cache clear --source arxiv"
+    )]
     Cache {
         #[command(subcommand)]
         command: CacheCommand,
@@ -164,6 +205,15 @@ enum Command {
         after_help = "Example:\n  fmr completions bash > ~/.local/share/bash-completion/completions/fmr"
     )]
     Completions { shell: clap_complete::Shell },
+    /// Write manual pages: fmr.1 and one fmr-<verb>.1 per verb.
+    #[command(
+        after_help = "Examples:\n  fmr man --out ~/.local/share/man/man1 && man fmr-watch\n  fmr man --out target/man"
+    )]
+    Man {
+        /// The directory to write the pages into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +341,14 @@ struct AuditArgs {
     /// Only this auditor's rules (silent_bug_detector, data_flow_tracer, jax_logic_auditor, paper_alignment_auditor).
     #[arg(long)]
     auditor: Option<String>,
+    /// Paper Alignment Auditor: compare the code's hyperparameters and components with a
+    /// paper's (a TOML or YAML spec, or a text file holding a pasted table).
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["rules", "trace"])]
+    paper: Option<PathBuf>,
+    /// Data Flow Tracer: follow a name through the code, where it comes from and where it
+    /// goes, e.g. `labels`, `loss@train.py:42`, `batch@train_one_epoch`.
+    #[arg(long, value_name = "NAME[@LOCATION]", conflicts_with = "rules")]
+    trace: Option<String>,
     #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
     format: PlainFormat,
 }
@@ -389,7 +447,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Kb { command } => kb(command),
         Command::Eval(args) => eval(args, g),
         Command::Cache { command } => cache(command),
-        Command::Diff { good, bad, format } => diff(&good, &bad, format),
+        Command::Diff {
+            good,
+            bad,
+            code,
+            format,
+        } => diff(&good, &bad, code.as_deref(), format),
         Command::Watch {
             logdir,
             code,
@@ -428,6 +491,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut cmd, "fmr", &mut buf);
             print(&String::from_utf8_lossy(&buf))?;
+            Ok(0)
+        }
+        Command::Man { out } => {
+            let pages = crate::man::write_pages(&out)?;
+            g.note(&format!(
+                "wrote {} manual pages to {}",
+                pages.len(),
+                out.display()
+            ));
             Ok(0)
         }
         Command::Schema => {
@@ -613,6 +685,12 @@ fn search(args: SearchArgs) -> anyhow::Result<u8> {
 }
 
 fn audit(args: AuditArgs) -> anyhow::Result<u8> {
+    if let Some(spec) = &args.paper {
+        return audit_paper(spec, &args.path, args.format);
+    }
+    if let Some(query) = &args.trace {
+        return audit_trace(query, &args.path, args.format);
+    }
     let mut rules: Vec<&'static dyn fmr_audit::AuditRule> = Vec::new();
     for code in &args.rules {
         match fmr_audit::rule(code) {
@@ -673,6 +751,59 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(if report.problems.is_empty() { 0 } else { 1 })
+}
+
+/// `fmr audit PATH --paper SPEC`: every mismatch and missing component, with file:line.
+fn audit_paper(
+    spec_path: &std::path::Path,
+    code: &std::path::Path,
+    format: PlainFormat,
+) -> anyhow::Result<u8> {
+    if !code.exists() {
+        eprintln!("fmr: {}: no such file or directory", code.display());
+        return Ok(2);
+    }
+    let spec = match fmr_audit::paper::PaperSpec::from_path(spec_path) {
+        Ok(spec) => spec,
+        Err(error) => {
+            eprintln!("fmr: {error}");
+            return Ok(2);
+        }
+    };
+    let alignment = fmr_audit::paper::align(&spec, code);
+    match format {
+        PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&alignment)?))?,
+        PlainFormat::Text => print(&alignment.to_text())?,
+    }
+    Ok(0)
+}
+
+/// `fmr audit PATH --trace NAME[@LOCATION]`: where a value comes from and where it goes.
+fn audit_trace(query: &str, code: &std::path::Path, format: PlainFormat) -> anyhow::Result<u8> {
+    let (name, location) = match query.split_once('@') {
+        Some((name, location)) => (name.trim(), Some(location.trim())),
+        None => (query.trim(), None),
+    };
+    if name.is_empty() {
+        eprintln!("fmr: --trace needs a name, e.g. --trace labels or --trace loss@train.py:42");
+        return Ok(2);
+    }
+    let mut q = fmr_audit::trace::TraceQuery::new(name);
+    if let Some(location) = location {
+        q = q.at(location);
+    }
+    let trace = match fmr_audit::trace::trace(code, &q) {
+        Ok(trace) => trace,
+        Err(error) => {
+            eprintln!("fmr: {error}");
+            return Ok(2);
+        }
+    };
+    match format {
+        PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&trace)?))?,
+        PlainFormat::Text => print(&trace.render_text())?,
+    }
+    Ok(0)
 }
 
 fn kb(command: KbCommand) -> anyhow::Result<u8> {
@@ -1191,7 +1322,12 @@ fn date(unix: i64) -> String {
     )
 }
 
-fn diff(good: &std::path::Path, bad: &std::path::Path, format: PlainFormat) -> anyhow::Result<u8> {
+fn diff(
+    good: &std::path::Path,
+    bad: &std::path::Path,
+    code: Option<&std::path::Path>,
+    format: PlainFormat,
+) -> anyhow::Result<u8> {
     let read = |path: &std::path::Path| -> Option<fmr_core::Run> {
         let ingested = fmr_ingest::ingest(&[path.to_path_buf()]);
         for p in &ingested.problems {
@@ -1212,9 +1348,20 @@ fn diff(good: &std::path::Path, bad: &std::path::Path, format: PlainFormat) -> a
         return Ok(2);
     };
     let comparison = fmr_detect::compare_runs(&good_run, &bad_run);
+    // The code comparison never fails the command: what it cannot answer becomes its notes.
+    let code_diff = code.map(|repo| fmr_git::code_diff(repo, &good_run, &bad_run));
     match format {
-        PlainFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&comparison)?))?,
-        PlainFormat::Text => print(&comparison.summary())?,
+        PlainFormat::Json => {
+            let mut json = serde_json::to_value(&comparison)?;
+            if let (Some(code_diff), Some(object)) = (&code_diff, json.as_object_mut()) {
+                object.insert("code".to_owned(), serde_json::to_value(code_diff)?);
+            }
+            print(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
+        }
+        PlainFormat::Text => {
+            let code_text = code_diff.map(|c| c.summary()).unwrap_or_default();
+            print(&format!("{}{code_text}", comparison.summary()))?;
+        }
     }
     Ok(0)
 }

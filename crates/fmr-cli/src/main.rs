@@ -5,6 +5,7 @@
 //! (said on stderr); 2 bad usage, or nothing readable at all.
 
 mod cmd;
+mod man;
 mod output;
 mod watch;
 

@@ -1,15 +1,17 @@
-//! `fmr watch LOGDIR`: follow a live run. Each poll looks at file sizes and
-//! modification times; only when something changed are the logs read again and
-//! the detectors run. When a failure symptom appears that was not there before,
-//! a full investigation runs on its own, the report is written, one line is
-//! printed, and an optional command runs.
+//! `fmr watch LOGDIR`: follow a live run. Each poll reads only what the log
+//! files gained since the last one ([`fmr_ingest::follow::Follower`]: event
+//! files from the last complete record, CSV and text logs from the last
+//! complete line), and the detectors run only on the runs that changed. When
+//! a failure symptom appears that was not there before, a full investigation
+//! runs on its own, the report is written, one line is printed, and an
+//! optional command runs.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use fmr_core::SymptomKind;
+use fmr_core::{Symptom, SymptomKind};
 use fmr_engine::{Engine, Inputs};
+use fmr_ingest::follow::Follower;
 
 /// Symptoms serious enough to interrupt someone.
 const ALERT_KINDS: &[SymptomKind] = &[
@@ -40,27 +42,25 @@ pub struct WatchOptions {
     pub quiet: bool,
 }
 
-/// A cheap fingerprint of the log files: (path → (size, mtime)), skipping the
-/// alert folder so that writing a report does not count as new data.
-fn fingerprint(dir: &Path, skip: &Path) -> BTreeMap<PathBuf, (u64, Option<SystemTime>)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        if path == skip {
-            continue;
-        }
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if let Ok(entries) = std::fs::read_dir(&path) {
-                stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+/// The symptoms already alerted on, so that each (metric, kind) alerts once.
+#[derive(Debug, Default)]
+struct Alerted {
+    seen: Vec<(String, SymptomKind)>,
+}
+
+impl Alerted {
+    /// The symptoms among `found` worth an alert that have not had one yet.
+    fn fresh(&mut self, found: impl IntoIterator<Item = Symptom>) -> Vec<Symptom> {
+        let mut fresh = Vec::new();
+        for symptom in found {
+            let key = (symptom.metric.clone().unwrap_or_default(), symptom.kind);
+            if ALERT_KINDS.contains(&symptom.kind) && !self.seen.contains(&key) {
+                self.seen.push(key);
+                fresh.push(symptom);
             }
-        } else {
-            out.insert(path, (meta.len(), meta.modified().ok()));
         }
+        fresh
     }
-    out
 }
 
 /// Runs until interrupted (or the first alert / poll limit); returns the exit code.
@@ -73,8 +73,10 @@ pub fn watch(options: &WatchOptions) -> anyhow::Result<u8> {
         return Ok(2);
     }
     let engine = Engine::new().map_err(anyhow::Error::msg)?;
-    let mut last = BTreeMap::new();
-    let mut seen: Vec<(String, SymptomKind)> = Vec::new();
+    // Reports written into the run folder are not new data.
+    let mut follower =
+        Follower::new(std::slice::from_ref(&options.logdir)).skipping(options.out.clone());
+    let mut alerted = Alerted::default();
     let mut polls = 0u64;
     if !options.quiet {
         eprintln!(
@@ -85,25 +87,20 @@ pub fn watch(options: &WatchOptions) -> anyhow::Result<u8> {
     }
     loop {
         polls += 1;
-        let now = fingerprint(&options.logdir, &options.out);
-        if now != last {
-            last = now;
-            let ingested = fmr_ingest::ingest(std::slice::from_ref(&options.logdir));
-            let mut fresh = Vec::new();
-            for run in &ingested.runs {
-                for s in fmr_detect::detect(run) {
-                    let key = (s.metric.clone().unwrap_or_default(), s.kind);
-                    if ALERT_KINDS.contains(&s.kind) && !seen.contains(&key) {
-                        seen.push(key);
-                        fresh.push(s);
-                    }
-                }
+        let poll = follower.poll();
+        if !options.quiet {
+            for line in poll.problems.iter().chain(&poll.notes) {
+                eprintln!("fmr: {line}");
             }
-            if !fresh.is_empty() {
-                alert(&engine, options, &fresh)?;
-                if options.exit_on_alert {
-                    return Ok(0);
-                }
+        }
+        let found = (poll.changed.iter())
+            .filter_map(|path| follower.run(path))
+            .flat_map(fmr_detect::detect);
+        let fresh = alerted.fresh(found);
+        if !fresh.is_empty() {
+            alert(&engine, options, &fresh)?;
+            if options.exit_on_alert {
+                return Ok(0);
             }
         }
         if options.max_polls > 0 && polls >= options.max_polls {
@@ -113,11 +110,7 @@ pub fn watch(options: &WatchOptions) -> anyhow::Result<u8> {
     }
 }
 
-fn alert(
-    engine: &Engine,
-    options: &WatchOptions,
-    fresh: &[fmr_core::Symptom],
-) -> anyhow::Result<()> {
+fn alert(engine: &Engine, options: &WatchOptions, fresh: &[Symptom]) -> anyhow::Result<()> {
     let inputs = Inputs {
         paths: vec![options.logdir.clone()],
         code: options.code.clone(),
@@ -155,4 +148,46 @@ fn alert(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symptom(kind: SymptomKind, metric: &str) -> Symptom {
+        Symptom {
+            code: "S000".into(),
+            kind,
+            run: None,
+            metric: Some(metric.into()),
+            role: None,
+            window: None,
+            numbers: Default::default(),
+            statement: format!("{metric}: {kind:?}"),
+            origin: fmr_core::Origin::Detector,
+            confidence: 0.9,
+        }
+    }
+
+    #[test]
+    fn each_metric_and_kind_alerts_once_and_mild_kinds_never() {
+        let mut alerted = Alerted::default();
+        let first = alerted.fresh([
+            symptom(SymptomKind::NonFinite, "loss"),
+            symptom(SymptomKind::NonFinite, "loss"),
+        ]);
+        assert_eq!(first.len(), 1);
+        assert!(
+            alerted
+                .fresh([symptom(SymptomKind::NonFinite, "loss")])
+                .is_empty()
+        );
+        let later = alerted.fresh([
+            symptom(SymptomKind::NonFinite, "grad_norm"),
+            symptom(SymptomKind::Divergence, "loss"),
+            symptom(SymptomKind::Plateau, "loss"),
+        ]);
+        let kinds: Vec<SymptomKind> = later.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [SymptomKind::NonFinite, SymptomKind::Divergence]);
+    }
 }
