@@ -1,15 +1,17 @@
 //! `fmr watch LOGDIR`: follow a live run. Each poll reads only what the log
 //! files gained since the last one ([`fmr_ingest::follow::Follower`]: event
 //! files from the last complete record, CSV and text logs from the last
-//! complete line), and the detectors run only on the runs that changed. When
+//! complete line), and the detectors run only on the runs that changed, over
+//! the new points plus a bounded stretch of history. When
 //! a failure symptom appears that was not there before, a full investigation
 //! runs on its own, the report is written, one line is printed, and an
 //! optional command runs.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use fmr_core::{Symptom, SymptomKind};
+use fmr_core::{Run, Symptom, SymptomKind};
 use fmr_engine::{Engine, Inputs};
 use fmr_ingest::follow::Follower;
 
@@ -40,6 +42,49 @@ pub struct WatchOptions {
     /// Stop after this many polls (0 = never).
     pub max_polls: u64,
     pub quiet: bool,
+}
+
+/// Points of history each series keeps when the detectors look at a run again:
+/// enough for a robust baseline (rolling median, change points) around what is
+/// new, while the cost of one update stays bounded however long the run gets.
+const DETECTION_WINDOW: usize = 20_000;
+
+/// What the detectors see of a run at each update: the whole run the first time,
+/// then each series' recent points only — the new ones since the last update
+/// (all of them, however many) plus [`DETECTION_WINDOW`] points of history.
+/// A symptom in older data was already seen, and alerted on, by an earlier update.
+#[derive(Debug, Default)]
+struct DetectionWindow {
+    /// Per run path and series tag: how many points the last update saw.
+    seen: HashMap<(String, String), usize>,
+}
+
+impl DetectionWindow {
+    fn recent(&mut self, run: &Run) -> Run {
+        let mut recent = Run {
+            name: run.name.clone(),
+            path: run.path.clone(),
+            formats: run.formats.clone(),
+            series: Vec::with_capacity(run.series.len()),
+            events: run.events.clone(),
+            config: run.config.clone(),
+        };
+        for series in &run.series {
+            let key = (run.path.clone(), series.tag.clone());
+            let before = self.seen.insert(key, series.points.len());
+            let keep = match before {
+                None => series.points.len(),
+                Some(before) => {
+                    let new = series.points.len().saturating_sub(before);
+                    (new + DETECTION_WINDOW).min(series.points.len())
+                }
+            };
+            let mut tail = fmr_core::Series::new(series.tag.clone());
+            tail.points = series.points[series.points.len() - keep..].to_vec();
+            recent.series.push(tail);
+        }
+        recent
+    }
 }
 
 /// The symptoms already alerted on, so that each (metric, kind) alerts once.
@@ -77,6 +122,7 @@ pub fn watch(options: &WatchOptions) -> anyhow::Result<u8> {
     let mut follower =
         Follower::new(std::slice::from_ref(&options.logdir)).skipping(options.out.clone());
     let mut alerted = Alerted::default();
+    let mut window = DetectionWindow::default();
     let mut polls = 0u64;
     if !options.quiet {
         eprintln!(
@@ -93,9 +139,11 @@ pub fn watch(options: &WatchOptions) -> anyhow::Result<u8> {
                 eprintln!("fmr: {line}");
             }
         }
-        let found = (poll.changed.iter())
+        let recent: Vec<Run> = (poll.changed.iter())
             .filter_map(|path| follower.run(path))
-            .flat_map(fmr_detect::detect);
+            .map(|run| window.recent(run))
+            .collect();
+        let found = recent.iter().flat_map(fmr_detect::detect);
         let fresh = alerted.fresh(found);
         if !fresh.is_empty() {
             alert(&engine, options, &fresh)?;
@@ -167,6 +215,57 @@ mod tests {
             origin: fmr_core::Origin::Detector,
             confidence: 0.9,
         }
+    }
+
+    #[test]
+    fn detection_sees_the_whole_run_once_then_new_points_with_bounded_history() {
+        let mut run = Run {
+            path: "runs/a".into(),
+            ..Run::default()
+        };
+        let series = run.series_mut("train/loss");
+        for step in 0..100_000 {
+            series.points.push(fmr_core::Point {
+                step,
+                wall_time: None,
+                value: 1.0,
+            });
+        }
+        let mut window = DetectionWindow::default();
+        assert_eq!(window.recent(&run).series[0].points.len(), 100_000);
+
+        let series = run.series_mut("train/loss");
+        for step in 100_000..100_050 {
+            series.points.push(fmr_core::Point {
+                step,
+                wall_time: None,
+                value: f64::NAN,
+            });
+        }
+        let recent = window.recent(&run);
+        let points = &recent.series[0].points;
+        assert_eq!(points.len(), DETECTION_WINDOW + 50);
+        assert_eq!(points.last().map(|p| p.step), Some(100_049));
+        // The new NaNs are there, so the non-finite detector still fires.
+        assert!(
+            fmr_detect::detect(&recent)
+                .iter()
+                .any(|s| s.kind == SymptomKind::NonFinite)
+        );
+
+        // A burst larger than the window is seen whole.
+        let series = run.series_mut("train/loss");
+        for step in 100_050..160_050 {
+            series.points.push(fmr_core::Point {
+                step,
+                wall_time: None,
+                value: 1.0,
+            });
+        }
+        assert_eq!(
+            window.recent(&run).series[0].points.len(),
+            60_000 + DETECTION_WINDOW
+        );
     }
 
     #[test]
