@@ -165,6 +165,7 @@ pub fn stem(word: &str) -> String {
         ("ing", 4),
         ("ies", 3),
         ("ied", 3),
+        ("ly", 4),
         ("ed", 4),
         ("es", 4),
     ] {
@@ -206,6 +207,7 @@ mod tests {
             &["loss", "losses"],
             &["normalization", "normalize", "normalized"],
             &["stop", "stopped", "stopping", "stops"],
+            &["random", "randomly"],
         ] {
             let stems: HashSet<String> = group.iter().map(|w| stem(w)).collect();
             assert_eq!(stems.len(), 1, "{group:?} → {stems:?}");
