@@ -144,13 +144,21 @@ pub fn python_files(path: &Path, problems: &mut Vec<InputProblem>) -> Vec<(PathB
             Vec::new()
         }
         Ok(metadata) if !metadata.is_dir() => vec![(path.to_path_buf(), given)],
-        Ok(_) => walk_directory(path, problems),
+        Ok(_) => walk_directory(path, problems, |file| {
+            file.extension().is_some_and(|extension| extension == "py")
+        }),
     }
 }
 
-fn walk_directory(root: &Path, problems: &mut Vec<InputProblem>) -> Vec<(PathBuf, String)> {
+/// The files under `root` that `wanted` accepts, with their `/`-separated paths relative to
+/// `root`, in a stable order. Honours `.gitignore` (even outside a git checkout: it states
+/// intent); skips virtualenvs and caches. Walk errors are pushed to `problems`.
+pub(crate) fn walk_directory(
+    root: &Path,
+    problems: &mut Vec<InputProblem>,
+    wanted: impl Fn(&Path) -> bool,
+) -> Vec<(PathBuf, String)> {
     let walker = ignore::WalkBuilder::new(root)
-        // A .gitignore states intent even outside a git checkout.
         .require_git(false)
         .sort_by_file_name(|a, b| a.cmp(b))
         .filter_entry(|entry| !is_skipped_directory(entry))
@@ -167,13 +175,7 @@ fn walk_directory(root: &Path, problems: &mut Vec<InputProblem>) -> Vec<(PathBuf
                 continue;
             }
         };
-        let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
-        if !is_file
-            || entry
-                .path()
-                .extension()
-                .is_none_or(|extension| extension != "py")
-        {
+        if !entry.file_type().is_some_and(|kind| kind.is_file()) || !wanted(entry.path()) {
             continue;
         }
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::components::{Evidence, detect_in_python, evidence_from_values};
 use super::names::{Contexts, Ctx, Kind, Transform, normalize, param_info, resolve_code_name};
 use super::value::{ParamValue, read_value, text_label};
-use crate::{Context, SourceFile, describe_io_error, is_skipped_directory, read_source};
+use crate::{Context, SourceFile, describe_io_error, read_source};
 
 /// How a value came to be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -276,45 +276,18 @@ fn project_files(root: &Path, problems: &mut Vec<InputProblem>) -> Vec<ProjectFi
             .into_iter()
             .collect();
     }
-    let walker = ignore::WalkBuilder::new(root)
-        .require_git(false)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(|entry| !is_skipped_directory(entry))
-        .build();
-    let mut files = Vec::new();
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(error) => {
-                problems.push(InputProblem {
-                    path: given.clone(),
-                    problem: error.to_string(),
-                });
-                continue;
-            }
-        };
-        if !entry.file_type().is_some_and(|kind| kind.is_file()) {
-            continue;
-        }
-        let Some(kind) = file_kind(entry.path()) else {
-            continue;
-        };
-        if kind != FileKind::Python
-            && entry
-                .metadata()
-                .is_ok_and(|metadata| metadata.len() > MAX_CONFIG_BYTES)
-        {
-            continue;
-        }
-        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        let display = relative
-            .components()
-            .map(|part| part.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        files.push((entry.path().to_path_buf(), display.clone(), kind, display));
-    }
-    files
+    crate::walk_directory(root, problems, |path| {
+        file_kind(path).is_some_and(|kind| {
+            kind == FileKind::Python
+                || std::fs::metadata(path).is_ok_and(|metadata| metadata.len() <= MAX_CONFIG_BYTES)
+        })
+    })
+    .into_iter()
+    .filter_map(|(path, display)| {
+        let kind = file_kind(&path)?;
+        Some((path, display.clone(), kind, display))
+    })
+    .collect()
 }
 
 /// What one file contributed.
