@@ -51,7 +51,7 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             TrainValGap,
         ),
         (
-            r"val(idation)? (loss|error) (is )?(lower|less|smaller|better|below) than (the )?train|val(idation)?( accuracy)? (is )?higher than (the )?train",
+            r"val(idation)?[ _](loss|error) (is |stays |remains )?(much |always |consistently )?(lower|less|smaller|better|below) (than )?(the )?train|val(idation)?[ _]?(accuracy|acc)? (is |stays )?(much |always |consistently )?(higher|better|above) than (the )?train|train(ing)?[ _](accuracy|acc) (is |stays )?(much |always |consistently )?(lower|worse|below) than (the )?val|train(ing)?[ _](loss|error) (is |stays )?(much |always |consistently )?(higher|greater|above|worse) than (the )?val",
             ValBetterThanTrain,
         ),
         (
@@ -638,6 +638,14 @@ mod tests {
         assert!(kinds("the training hangs with an NCCL timeout").contains(&SymptomKind::Hang));
         assert!(
             kinds("validation loss is lower than training loss")
+                .contains(&SymptomKind::ValBetterThanTrain)
+        );
+        assert!(
+            kinds("training accuracy stays lower than validation accuracy the whole time")
+                .contains(&SymptomKind::ValBetterThanTrain)
+        );
+        assert!(
+            kinds("train_loss is always higher than val_loss")
                 .contains(&SymptomKind::ValBetterThanTrain)
         );
         assert!(
