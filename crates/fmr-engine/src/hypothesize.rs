@@ -187,9 +187,7 @@ pub fn hypothesize(
         let levels = hit
             .map(|h| h.by_level.keys().copied().collect())
             .unwrap_or_default();
-        let mut h = hypothesis(entry, status, evidence, terms, levels);
-        lead_with_the_described_cause(&mut h, kb, description_stems);
-        scored.push((total, h));
+        scored.push((total, hypothesis(entry, status, evidence, terms, levels)));
     }
 
     scored.sort_by(|a, b| {
@@ -238,6 +236,10 @@ pub fn hypothesize(
         }
         h.likelihood = round3((score - max).exp() / denominator);
         out.push(h);
+    }
+    // Only for the hypotheses the report keeps: each cause is tokenised here.
+    for h in &mut out {
+        lead_with_the_described_cause(h, kb, description_stems);
     }
     add_distinctions(&mut out, kb);
     out

@@ -195,19 +195,15 @@ fn fixes_unique_to(id: &str, active: &[&Hypothesis], kb: &KnowledgeBase) -> Vec<
 pub fn render_action(fix: &Fix, c: &Characterization) -> String {
     let text = render_adjustment(fix, c);
     // Point at the line that sets the value, when it was read from the code.
-    match fix
-        .adjustment()
-        .and_then(|adj| c.environment.hyperparameter_sources.get(&adj.param))
-    {
-        Some(at)
-            if !matches!(
-                fix.adjustment().map(|a| a.op),
-                Some(AdjustOp::Enable | AdjustOp::Disable)
-            ) =>
-        {
-            format!("{text} (set at {at})")
+    let source = fix.adjustment().and_then(|adj| {
+        if matches!(adj.op, AdjustOp::Enable | AdjustOp::Disable) {
+            return None;
         }
-        _ => text,
+        c.environment.hyperparameter_sources.get(&adj.param)
+    });
+    match source {
+        Some(at) => format!("{text} (set at {at})"),
+        None => text,
     }
 }
 
