@@ -297,6 +297,12 @@ fn absorb(env: &mut Environment, key: &str, value: &serde_json::Value) {
             env.precision = Some("mixed_fp16".to_string())
         }
         "bf16" | "use_bf16" if truthy => env.precision = Some("bf16".to_string()),
+        // The optimizer's class, lower case (`adam`, `adamw_torch`): some usual
+        // hyperparameter ranges depend on it.
+        "optimizer" | "optim" | "optimizer_name" | "optimizer_type" if value.is_string() => {
+            env.hyperparameters
+                .insert("optimizer".to_string(), as_text().to_lowercase().into());
+        }
         _ => {
             if let Some(canonical) = canonical_hyperparameter(&leaf) {
                 env.hyperparameters

@@ -249,6 +249,12 @@ pub fn hypothesize(
 /// direction this entry's fix corrects (a low learning rate for a fix that raises
 /// it). Strength grows with the distance: one decade outside counts in full.
 fn range_support(entry: &Entry, c: &Characterization, kb: &KnowledgeBase) -> Option<(f64, String)> {
+    // Some ranges hold only for one kind of optimizer (coupled vs decoupled weight decay).
+    let optimizer = c
+        .environment
+        .hyperparameters
+        .get("optimizer")
+        .and_then(serde_json::Value::as_str);
     let mut best: Option<(f64, String)> = None;
     for fix in &entry.fixes {
         let Some(adjustment) = fix.adjustment() else {
@@ -269,7 +275,7 @@ fn range_support(entry: &Entry, c: &Characterization, kb: &KnowledgeBase) -> Opt
         let Some(range) = kb
             .usual_ranges()
             .iter()
-            .find(|r| r.param == adjustment.param)
+            .find(|r| r.param == adjustment.param && r.applies_to(optimizer))
         else {
             continue;
         };

@@ -324,6 +324,21 @@ fn a_hyperparameter_far_outside_its_usual_range_supports_the_fix_that_moves_it_b
     assert!(range_term(&low, "FM0002").is_none());
     // A usual value is no evidence either way.
     assert!(range_term(&at("3e-4"), "FM0003").is_none());
+
+    // Weight decay 0.1 is usual for AdamW (decoupled) but far too strong as
+    // Adam's coupled L2 term: the range depends on the optimizer.
+    let decay = |optimizer: &str| {
+        engine().investigate(&Inputs {
+            symptom: Some("the weight norm keeps shrinking and the loss stalls".into()),
+            env: vec![
+                ("weight_decay".into(), "0.1".into()),
+                ("optimizer".into(), optimizer.into()),
+            ],
+            ..Inputs::default()
+        })
+    };
+    assert!(range_term(&decay("adam"), "FM0014").is_some_and(|v| v > 2.0));
+    assert!(range_term(&decay("adamw"), "FM0014").is_none());
 }
 
 #[test]
