@@ -765,6 +765,20 @@ impl<'a, 's> Tracer<'a, 's> {
         }
     }
 
+    /// Traces each of the first [`MAX_INPUTS`] data inputs of a step back to its source, as a
+    /// whole value (no element path, no enclosing call).
+    fn back_inputs(
+        &mut self,
+        step: Option<usize>,
+        file: usize,
+        inputs: Vec<Node<'s>>,
+        calls: &Calls<'s>,
+    ) {
+        for input in inputs.into_iter().take(MAX_INPUTS) {
+            self.back_value(step, file, input, Vec::new(), None, calls);
+        }
+    }
+
     fn back_value_within(
         &mut self,
         parent: Option<usize>,
@@ -920,9 +934,7 @@ impl<'a, 's> Tracer<'a, 's> {
                             || !is_statistic(context, *operand)
                     })
                     .collect();
-                for operand in operands.into_iter().take(MAX_INPUTS) {
-                    self.back_value(step, file, operand, Vec::new(), None, calls);
-                }
+                self.back_inputs(step, file, operands, calls);
             }
             "tuple" | "list" | "expression_list" => {
                 let elements = named_elements(value);
@@ -1163,9 +1175,7 @@ impl<'a, 's> Tracer<'a, 's> {
                         }
                     }
                     None => {
-                        for argument in arguments.into_iter().take(MAX_INPUTS) {
-                            self.back_value(step, file, argument, Vec::new(), None, calls);
-                        }
+                        self.back_inputs(step, file, arguments, calls);
                     }
                 }
                 return;
@@ -1306,9 +1316,7 @@ impl<'a, 's> Tracer<'a, 's> {
             ) else {
                 return;
             };
-            for input in inputs.into_iter().take(MAX_INPUTS) {
-                self.back_value(Some(step), file, input, Vec::new(), None, calls);
-            }
+            self.back_inputs(Some(step), file, inputs, calls);
             return;
         }
         // A method call on a value, or a function of a library module.
@@ -1353,9 +1361,7 @@ impl<'a, 's> Tracer<'a, 's> {
                 return;
             };
             // An element of a method's result, e.g. `x.split(2)[1]`, is still the receiver's data.
-            for input in inputs.into_iter().take(MAX_INPUTS) {
-                self.back_value(Some(step), file, input, Vec::new(), None, calls);
-            }
+            self.back_inputs(Some(step), file, inputs, calls);
             return;
         }
         if is_not_data_function(context, &call) {
@@ -1383,9 +1389,7 @@ impl<'a, 's> Tracer<'a, 's> {
         ) else {
             return;
         };
-        for input in inputs.into_iter().take(MAX_INPUTS) {
-            self.back_value(Some(step), file, input, Vec::new(), None, calls);
-        }
+        self.back_inputs(Some(step), file, inputs, calls);
     }
 
     /// The result of a call of a project function (its `return`s) or class (a dataset's
@@ -1468,9 +1472,7 @@ impl<'a, 's> Tracer<'a, 's> {
                     self.back_returns(step, method, path[1..].to_vec(), &inner_calls);
                 }
                 None => {
-                    for argument in data_arguments(context, &call).into_iter().take(MAX_INPUTS) {
-                        self.back_value(Some(step), file, argument, Vec::new(), None, calls);
-                    }
+                    self.back_inputs(Some(step), file, data_arguments(context, &call), calls);
                 }
             }
             return;
