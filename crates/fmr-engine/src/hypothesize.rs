@@ -439,7 +439,7 @@ fn environment_fit(
         });
     }
     if let Some(model) = env.model.as_deref()
-        && vocabulary.contains(&model.to_lowercase())
+        && contains_word(&vocabulary, &model.to_lowercase())
     {
         fit += 0.5;
         evidence.push(Evidence {
