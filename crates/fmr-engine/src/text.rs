@@ -763,7 +763,11 @@ static FRAMEWORKS: &[(&str, &str)] = &[
         r"transformers|hugging ?face|\bhf\b|\btrainer\b",
         "transformers",
     ),
-    (r"accelerate", "accelerate"),
+    // The library, not the verb ("to accelerate training").
+    (
+        r"\baccelerate (launch|config|library|package)\b|\b(from|import|with|using|via|hugging ?face) accelerate\b|\baccelerator\(",
+        "accelerate",
+    ),
     (r"stable[- ]?baselines|\bsb3\b", "stable-baselines3"),
     (r"rllib|\bray\b", "rllib"),
     (r"\bjax\b|\bflax\b|\boptax\b", "jax"),
@@ -775,7 +779,10 @@ static FRAMEWORKS: &[(&str, &str)] = &[
 static MODELS: &[(&str, &str)] = &[
     (r"vq-?vae|vector.quanti[sz]", "vq-vae"),
     (r"\bvae\b|variational auto", "vae"),
-    (r"\bgan\b|gans\b|discriminator|generator", "gan"),
+    (
+        r"\bgan\b|gans\b|discriminator|\bgenerator (and|vs\.?|versus) (the )?discriminator",
+        "gan",
+    ),
     (r"diffusion|dreambooth|ddpm|unet", "diffusion"),
     (
         r"\bllm\b|llama|\bgpt|mistral|qwen|gemma|language model",
@@ -824,6 +831,14 @@ pub fn model_from_text(text: &str) -> Option<&'static str> {
     first_match(text, &MODEL_PATTERNS)
 }
 
+/// "AMP" as a word (`torch.amp`, `use_amp`, "native amp"), not inside "example"
+/// or "sample".
+fn amp_named(lowercase: &str) -> bool {
+    static AMP: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(^|[^a-z])amp([^a-z]|$)").expect("valid regex"));
+    AMP.is_match(lowercase)
+}
+
 /// `fp16`, `mixed_fp16`, `bf16` or `fp32`, when the text says.
 pub fn precision_from_text(text: &str) -> Option<&'static str> {
     let t = text.to_lowercase();
@@ -836,12 +851,12 @@ pub fn precision_from_text(text: &str) -> Option<&'static str> {
         || t.contains("half precision")
         || t.contains("half-precision")
     {
-        if t.contains("amp") || t.contains("autocast") || t.contains("mixed") {
+        if amp_named(&t) || t.contains("autocast") || t.contains("mixed") {
             Some("mixed_fp16")
         } else {
             Some("fp16")
         }
-    } else if t.contains("amp") && (t.contains("autocast") || t.contains("mixed precision"))
+    } else if amp_named(&t) && (t.contains("autocast") || t.contains("mixed precision"))
         || t.contains("mixed precision")
     {
         Some("mixed_fp16")
@@ -990,6 +1005,37 @@ mod tests {
         assert_eq!(
             model_from_text("training a VQ-VAE on audio"),
             Some("vq-vae")
+        );
+    }
+
+    #[test]
+    fn environment_names_are_not_read_out_of_ordinary_words() {
+        // "generator" alone is a Keras data generator, not a GAN.
+        assert_eq!(
+            model_from_text("fit_generator on an ImageDataGenerator with a small CNN"),
+            Some("cnn")
+        );
+        assert_eq!(
+            model_from_text("the generator and discriminator losses diverge"),
+            Some("gan")
+        );
+        // "accelerate" the verb is not the library.
+        assert_eq!(
+            framework_from_text("to accelerate training I moved to PyTorch 2"),
+            Some("pytorch")
+        );
+        assert_eq!(
+            framework_from_text("launched with accelerate launch and FSDP"),
+            Some("accelerate")
+        );
+        // "amp" inside "example" does not make fp16 mixed.
+        assert_eq!(
+            precision_from_text("for example, half precision weights"),
+            Some("fp16")
+        );
+        assert_eq!(
+            precision_from_text("fp16 with torch.amp"),
+            Some("mixed_fp16")
         );
     }
 
