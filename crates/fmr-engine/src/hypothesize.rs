@@ -439,7 +439,7 @@ fn environment_fit(
         });
     }
     if let Some(model) = env.model.as_deref()
-        && vocabulary.contains(&model.to_lowercase())
+        && contains_word(&vocabulary, &model.to_lowercase())
     {
         fit += 0.5;
         evidence.push(Evidence {
@@ -609,6 +609,8 @@ fn mentioned(param: &str, words: &str) -> bool {
 }
 
 /// Model families, each with the words that name it in entries and in user text.
+/// Words match whole (see [`families_in`]): "sac" must not fire on "Isaac", nor
+/// "lora" on "exploration", nor "trl" on "ctrl".
 const FAMILIES: &[(&str, &[&str])] = &[
     (
         "diffusion",
@@ -616,15 +618,19 @@ const FAMILIES: &[(&str, &[&str])] = &[
             "diffusion",
             "dreambooth",
             "ddpm",
+            "ddim",
             "unet",
+            "sdxl",
             "latent diffusion",
             "stable diffusion",
+            "noise scheduler",
         ],
     ),
     (
         "vae",
         &[
             "vae",
+            "vaes",
             "variational autoencoder",
             "vq-vae",
             "vqvae",
@@ -635,26 +641,40 @@ const FAMILIES: &[(&str, &[&str])] = &[
         "gan",
         &[
             "gan",
+            "gans",
             "generative adversarial",
             "discriminator",
             "stylegan",
             "dcgan",
+            "pix2pix",
+            "cyclegan",
         ],
     ),
     (
         "llm",
         &[
             "llm",
+            "llms",
             "language model",
+            "language models",
+            "causal language modeling",
             "gpt",
+            "gpt-2",
+            "gpt2",
             "llama",
+            "mistral",
+            "qwen",
             "bert",
+            "t5",
             "transformers",
             "tokenizer",
             "rlhf",
             "dpo",
             "lora",
+            "qlora",
+            "peft",
             "sft",
+            "chat template",
             "fine-tuning an llm",
             "trl",
         ],
@@ -662,19 +682,57 @@ const FAMILIES: &[(&str, &[&str])] = &[
     (
         "rl",
         &[
+            "rl",
             "ppo",
             "sac",
             "dqn",
+            "ddpg",
+            "td3",
+            "a2c",
+            "a3c",
+            "trpo",
+            "grpo",
+            "rloo",
+            "maddpg",
+            "mappo",
             "reinforcement",
             "policy gradient",
-            "rl ",
             "reward",
+            "rewards",
             "actor-critic",
+            "actor critic",
             "q-learning",
+            "q-network",
             "gae",
+            "replay buffer",
+            "epsilon-greedy",
+            "self-play",
+            "multi-agent",
+            "agent",
+            "agents",
+            "episode",
+            "episodes",
             "stable-baselines",
+            "stable-baselines3",
+            "sb3",
             "rllib",
-            "environment",
+            "cleanrl",
+            "ml-agents",
+            "gym",
+            "gymnasium",
+            "mujoco",
+            "isaac gym",
+            "isaac lab",
+            "atari",
+            "cartpole",
+            "pendulum",
+            "env.reset",
+            "env.step",
+            "custom environment",
+            "vectorized environments",
+            "environment seeding",
+            "environment parameter scheduling",
+            "terrain curriculum",
         ],
     ),
     (
@@ -699,7 +757,18 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ),
     (
         "audio",
-        &["audio", "speech", "tts", "vocoder", "mel", "asr", "whisper"],
+        &[
+            "audio",
+            "speech",
+            "tts",
+            "text-to-speech",
+            "tacotron",
+            "vocoder",
+            "mel",
+            "log-mel",
+            "asr",
+            "whisper",
+        ],
     ),
     (
         "control",
@@ -707,13 +776,25 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The families a text names, matching each word whole (a neighbouring letter,
+/// digit or hyphen means another word).
 fn families_in(text: &str) -> Vec<&'static str> {
-    let t = format!(" {} ", text.to_lowercase());
+    let t = text.to_lowercase();
     FAMILIES
         .iter()
-        .filter(|(_, words)| words.iter().any(|w| t.contains(w)))
+        .filter(|(_, words)| words.iter().any(|w| contains_word(&t, w)))
         .map(|(name, _)| *name)
         .collect()
+}
+
+/// Whether `word` occurs in `text` with no letter, digit, `-` or `_` on either side.
+fn contains_word(text: &str, word: &str) -> bool {
+    let part_of_word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(part_of_word) && !after.is_some_and(part_of_word)
+    })
 }
 
 /// Entries written for one model family (diffusion, RL, LLM, ...) fit a run of that
@@ -763,4 +844,37 @@ fn family_fit(entry: &Entry, c: &Characterization, user_words: &str) -> (f64, Op
 fn precision_specific(entry: &Entry) -> bool {
     let t = entry.title.to_lowercase();
     t.contains("fp16") || t.contains("half precision") || t.contains("float16")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_families_are_named_by_whole_words() {
+        assert_eq!(
+            families_in("DDPG agent on Pendulum-v0 converges slowly"),
+            vec!["rl"]
+        );
+        assert_eq!(families_in("PPO with Stable-Baselines3"), vec!["rl"]);
+        // Substrings of other words name nothing: "Isaac" is not SAC, "exploration"
+        // is not LoRA, "ctrl" is not TRL, "endpoint" is not DPO, "rapid" is not PID.
+        assert!(families_in("we run the Isaac simulator").is_empty());
+        assert!(families_in("epsilon exploration schedule").is_empty());
+        assert!(families_in("press ctrl-c at the endpoint, rapid decay").is_empty());
+        // A software environment is not an RL environment.
+        assert!(families_in("in a fresh conda environment").is_empty());
+        assert_eq!(families_in("QLoRA fine-tuning of Llama-2"), vec!["llm"]);
+        assert_eq!(families_in("log-mel features"), vec!["audio"]);
+    }
+
+    #[test]
+    fn a_word_counts_only_with_word_boundaries_on_both_sides() {
+        assert!(contains_word("the sac agent", "sac"));
+        assert!(contains_word("sac", "sac"));
+        assert!(contains_word("(sac)", "sac"));
+        assert!(!contains_word("isaac", "sac"));
+        assert!(!contains_word("sac-like", "sac"));
+        assert!(!contains_word("gpt2_small", "gpt2"));
+    }
 }
