@@ -843,7 +843,9 @@ fn family_fit(entry: &Entry, c: &Characterization, user_words: &str) -> (f64, Op
 /// among its aliases is not enough.
 fn precision_specific(entry: &Entry) -> bool {
     let t = entry.title.to_lowercase();
-    t.contains("fp16") || t.contains("half precision") || t.contains("float16")
+    ["fp16", "half precision", "float16"]
+        .iter()
+        .any(|w| contains_word(&t, w))
 }
 
 #[cfg(test)]
@@ -866,6 +868,16 @@ mod tests {
         assert!(families_in("in a fresh conda environment").is_empty());
         assert_eq!(families_in("QLoRA fine-tuning of Llama-2"), vec!["llm"]);
         assert_eq!(families_in("log-mel features"), vec!["audio"]);
+    }
+
+    #[test]
+    fn only_an_fp16_title_is_ruled_out_by_bf16() {
+        let kb = KnowledgeBase::embedded();
+        let mut entry = kb.entries()[0].clone();
+        entry.title = "Loss spikes with bfloat16 attention".into();
+        assert!(!precision_specific(&entry), "bfloat16 is not float16");
+        entry.title = "FP16 overflow without loss scaling".into();
+        assert!(precision_specific(&entry));
     }
 
     #[test]
