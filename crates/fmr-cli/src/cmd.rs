@@ -1029,6 +1029,26 @@ fn eval_cases(
                     summary.symptom_cases, summary.symptom_precision, summary.symptom_recall
                 ));
             }
+            if !summary.calibration.is_empty() {
+                let bins: Vec<String> = summary
+                    .calibration
+                    .iter()
+                    .map(|b| {
+                        format!(
+                            "{:.0}-{:.0}%: {} cases, said {:.0}%, right {:.0}%",
+                            b.from * 100.0,
+                            b.to * 100.0,
+                            b.cases,
+                            b.stated * 100.0,
+                            b.observed * 100.0
+                        )
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "first hypothesis, by its likelihood: {}\n",
+                    bins.join(" · ")
+                ));
+            }
             if summary.located > 0 {
                 out.push_str(&format!(
                     "auditor points at the bug line (±1) in {}/{} cases with a known location\n",

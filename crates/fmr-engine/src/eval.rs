@@ -55,9 +55,59 @@ pub struct EvalSummary {
     pub symptom_cases: usize,
     pub symptom_precision: f64,
     pub symptom_recall: f64,
+    /// How far the first hypothesis's likelihood can be trusted: cases grouped by
+    /// that likelihood, with how often the first hypothesis was the cause.
+    pub calibration: Vec<CalibrationBin>,
     pub results: Vec<CaseResult>,
     /// Lines of the cases file that could not be used.
     pub problems: Vec<String>,
+}
+
+/// Cases whose first hypothesis had a likelihood in `[from, to)`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CalibrationBin {
+    pub from: f64,
+    pub to: f64,
+    pub cases: usize,
+    /// Mean likelihood the report gave its first hypothesis.
+    pub stated: f64,
+    /// Share of these cases whose first hypothesis (or first step) was the cause.
+    pub observed: f64,
+}
+
+/// Likelihood bins for [`calibration`]: wide enough to hold a few cases each in
+/// a set of 30 to 100.
+const CALIBRATION_EDGES: [f64; 6] = [0.0, 0.2, 0.35, 0.5, 0.7, 1.0];
+
+/// Groups cases by their first hypothesis's likelihood; empty bins are left out.
+pub fn calibration(results: &[CaseResult]) -> Vec<CalibrationBin> {
+    CALIBRATION_EDGES
+        .windows(2)
+        .filter_map(|edge| {
+            let (from, to) = (edge[0], edge[1]);
+            let last = to >= 1.0;
+            let bin: Vec<&CaseResult> = results
+                .iter()
+                .filter(|r| {
+                    r.top_likelihood
+                        .is_some_and(|p| p >= from && (p < to || (last && p <= to)))
+                })
+                .collect();
+            if bin.is_empty() {
+                return None;
+            }
+            let n = bin.len() as f64;
+            let stated = bin.iter().filter_map(|r| r.top_likelihood).sum::<f64>() / n;
+            let right = bin.iter().filter(|r| r.rank == Some(1)).count() as f64;
+            Some(CalibrationBin {
+                from,
+                to,
+                cases: bin.len(),
+                stated: (stated * 1000.0).round() / 1000.0,
+                observed: (right / n * 1000.0).round() / 1000.0,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +116,8 @@ pub struct CaseResult {
     /// 1-based rank of the first hit (hypotheses and steps), if within 3.
     pub rank: Option<usize>,
     pub top_hypotheses: Vec<String>,
+    /// The likelihood the report gave its first hypothesis.
+    pub top_likelihood: Option<f64>,
     pub accept: String,
     /// Whether the symptom text alone retrieves the accepted cause in the top 3.
     pub retrieved: bool,
@@ -193,6 +245,7 @@ pub fn evaluate_with(
                 .take(3)
                 .map(|h| format!("{} {}", h.id, h.title))
                 .collect(),
+            top_likelihood: report.hypotheses.first().map(|h| h.likelihood),
             accept: case.accept.clone(),
         });
         if let Some(last) = results.last() {
@@ -235,6 +288,7 @@ pub fn evaluate_with(
                 .sum(),
         ),
         line_hits: results.iter().filter(|r| r.line_hit == Some(true)).count(),
+        calibration: calibration(&results),
         results,
         problems,
     }
@@ -395,4 +449,51 @@ pub fn load_scenarios(dir: &std::path::Path) -> (Vec<EvalCase>, Vec<String>) {
         });
     }
     (cases, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(likelihood: Option<f64>, rank: Option<usize>) -> CaseResult {
+        CaseResult {
+            id: "case".into(),
+            rank,
+            top_hypotheses: Vec::new(),
+            top_likelihood: likelihood,
+            accept: String::new(),
+            retrieved: false,
+            line_hit: None,
+            symptom_hits: Vec::new(),
+            symptom_false: Vec::new(),
+            symptom_missed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn calibration_groups_cases_by_the_first_likelihood() {
+        let results = [
+            result(Some(0.1), None),
+            result(Some(0.3), Some(1)),
+            result(Some(0.25), Some(2)),
+            result(Some(0.9), Some(1)),
+            result(Some(1.0), Some(1)),
+            result(None, None),
+        ];
+        let bins = calibration(&results);
+        assert_eq!(bins.len(), 3, "{bins:?}");
+        assert_eq!(
+            (bins[0].from, bins[0].cases, bins[0].observed),
+            (0.0, 1, 0.0)
+        );
+        // 0.3 and 0.25: one right at rank 1 out of two.
+        assert_eq!((bins[1].from, bins[1].cases), (0.2, 2));
+        assert_eq!(bins[1].stated, 0.275);
+        assert_eq!(bins[1].observed, 0.5);
+        // A likelihood of exactly 1 falls in the last bin.
+        assert_eq!(
+            (bins[2].from, bins[2].cases, bins[2].observed),
+            (0.7, 2, 1.0)
+        );
+    }
 }
