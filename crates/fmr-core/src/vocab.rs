@@ -62,6 +62,7 @@ vocabulary! {
         ValueLossExplosion => "value_loss_explosion",
         DiscriminatorWins => "discriminator_wins",
         DeadUnits => "dead_units",
+        WeightCollapse => "weight_collapse",
         ThroughputRegression => "throughput_regression",
         MemoryGrowth => "memory_growth",
         OutOfMemory => "out_of_memory",

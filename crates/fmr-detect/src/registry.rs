@@ -11,6 +11,7 @@ use crate::detectors::{
     reward_hacking::RewardHacking, spike::Spike, step_reset::StepReset,
     throughput_regression::ThroughputRegression, train_val_gap::TrainValGap,
     val_better_than_train::ValBetterThanTrain, value_loss_explosion::ValueLossExplosion,
+    weight_collapse::WeightCollapse,
 };
 
 /// The detectors [`crate::detect`] runs, sorted by code (a test keeps it so). S106 is reserved.
@@ -38,6 +39,7 @@ pub static DETECTORS: &[&dyn Detector] = &[
     &MemoryGrowth,
     &StepReset,
     &LayerGradients,
+    &WeightCollapse,
 ];
 
 /// The detector with `code`, if any.

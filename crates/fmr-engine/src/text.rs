@@ -193,6 +193,10 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             DeadUnits,
         ),
         (
+            r"(weight|parameter|param)s?[ _]norm (\w+ ){0,2}?(falls?|fell|drops?|dropped|shrinks?|shrank|collapses?|collapsed|decays?|decayed|goes|went) (from [\d.]+ )?(to|toward|towards|down to) ?(zero\b|0(\.0\d*)?\b|near zero|almost zero)|weights (all )?(shrink|shrank|decay|decayed|collapse|collapsed|go|went) (\w+ ){0,2}?(to|toward|towards) (zero|0)\b|(weights|parameters) (all )?(shrink|shrank|collapse|collapsed|decay|decayed)\b[^.;]{0,60}\b(same|constant)\b",
+            WeightCollapse,
+        ),
+        (
             r"(training|iterations?|throughput|it/s|epoch) (is |got |gets |becomes )?(much )?slow(er|s down)?|slow(er)? (training|iterations?)|throughput (drop|decreas)|slow(s|ed)? down|\d+(\.\d+)? ?(x|times) (slower|longer)|(twice|two times|three times) (as )?(slow|long)|(much|way|far|significantly|a lot) slower|runs? (very |extremely |really |so |painfully )?slow(ly)?",
             ThroughputRegression,
         ),
@@ -552,6 +556,10 @@ static ROLES: LazyLock<Vec<(Regex, MetricRole)>> = LazyLock::new(|| {
             MetricRole::DLoss,
         ),
         (r"grad(ient)?[ _-]?norm|gradients?", MetricRole::GradNorm),
+        (
+            r"\b(weight|parameter|param)s?[ _-]?norms?\b",
+            MetricRole::WeightNorm,
+        ),
         (r"loss[ _-]?scal|\bscaler\b", MetricRole::LossScale),
         (r"\b(loss|losses|mse|mae|rmse|nll)\b", MetricRole::TrainLoss),
         (r"\btrain\w*[ _/-]?acc", MetricRole::TrainAccuracy),

@@ -28,3 +28,4 @@ pub mod throughput_regression;
 pub mod train_val_gap;
 pub mod val_better_than_train;
 pub mod value_loss_explosion;
+pub mod weight_collapse;
