@@ -63,7 +63,12 @@ pub fn search(
         .join(" ");
 
     // L1 exact: the user's words, the symptoms, framework and model.
-    let l1 = [symptom_text.unwrap_or(""), &kind_words, &context].join(" ");
+    // Library and trainer class names in the user's words say where the run is,
+    // which the environment fit weighs; as search words they are rare enough to
+    // lift any entry that happens to name them ("SFTTrainer") above the one that
+    // describes the mechanism. The framework itself still joins the query once.
+    let described = symptom_text.map(strip_library_names).unwrap_or_default();
+    let l1 = [described.as_str(), &kind_words, &context].join(" ");
     run_query(
         index,
         &mut queries,
@@ -208,6 +213,17 @@ fn symptom_kinds(c: &Characterization) -> Vec<SymptomKind> {
 }
 
 /// Collapses whitespace and caps the query at a sensible length.
+/// The text without names of training libraries and their trainer classes.
+fn strip_library_names(text: &str) -> String {
+    static NAMES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(\w*trainer|pytorch|torch|tensorflow|keras|jax|flax|lightning|transformers|hugging ?face|trl|deepspeed|accelerate|diffusers|peft)\b",
+        )
+        .expect("valid regex")
+    });
+    NAMES.replace_all(text, " ").into_owned()
+}
+
 fn squash(text: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
     words.into_iter().take(60).collect::<Vec<_>>().join(" ")
@@ -369,6 +385,19 @@ mod tests {
         hits.values()
             .filter_map(|h| h.by_level.get(&level.number()).copied())
             .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn library_and_trainer_names_leave_the_symptom_query() {
+        let text = strip_library_names(
+            "With SFTTrainer from TRL (transformers 4.40, PyTorch) the loss doubles",
+        );
+        for name in ["SFTTrainer", "TRL", "transformers", "PyTorch"] {
+            assert!(!text.contains(name), "{name} left in {text:?}");
+        }
+        assert!(text.contains("the loss doubles"));
+        // Words that only contain a name stay.
+        assert!(strip_library_names("torchvision kerasify").contains("torchvision"));
     }
 
     #[test]
