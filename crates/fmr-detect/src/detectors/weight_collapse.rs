@@ -33,7 +33,7 @@ use crate::stats::trend::mann_kendall_z;
 /// At least 10 finite, positive points; shrink factor ≥ 10; trend z ≤ −2.
 ///
 /// ## Likely causes
-/// FM0014, FM0002, FM0003
+/// FM0014
 pub struct WeightCollapse;
 
 const MIN_POINTS: usize = 10;
