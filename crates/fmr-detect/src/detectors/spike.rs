@@ -20,7 +20,8 @@ use crate::stats::smooth::rolling_median;
 /// standard deviations of the local residuals (MAD over blocks of 200 points) and 30% of the
 /// local level (100% for gradient norms, whose healthy noise is heavier). Points within 10 of
 /// either end are not judged (half their window is missing). Flagged points less than 4 points
-/// apart form one spike, measured against the median of the 10 points before it. Reported for
+/// apart form one spike, measured against the median of the 10 points before it, which it must
+/// also exceed by the same 30% (100%): on a steep fall a pause is not a jump. Reported for
 /// two or more spikes, or for one that at least doubles the level or does not recover.
 ///
 /// ## Evidence reported
@@ -195,6 +196,11 @@ fn spikes(curve: &Curve, min_relative: f64) -> Vec<SpikeEvent> {
     if !group.is_empty() {
         events.push(event(curve, &group));
     }
+    // On a steeply falling curve a point can stand above the centred median (which
+    // includes the lower points after it) while still lying below where the curve just
+    // was: that is a pause in the fall, not a jump. A spike must also rise above the
+    // level before it by the same relative margin.
+    events.retain(|e| values[e.peak] - e.baseline > min_relative * e.baseline.abs());
     events
 }
 
@@ -248,6 +254,18 @@ mod tests {
 
     fn wiggle(i: usize) -> f64 {
         0.01 * ((i * 7919) % 13) as f64
+    }
+
+    #[test]
+    fn a_pause_in_a_steep_fall_is_not_a_spike() {
+        // The loss falls 20% a point; three times it repeats the value of three points
+        // earlier. Each such point stands 56% above the centred median (the lower points
+        // after it pull the median down) but below the level just before it.
+        let mut values: Vec<f64> = (0..400).map(|i| 4.0 * 0.8f64.powi(i)).collect();
+        for i in [100, 150, 200] {
+            values[i] = values[i - 3];
+        }
+        assert!(spikes(&curve_with(values), MIN_RELATIVE_LOSS).is_empty());
     }
 
     #[test]

@@ -88,7 +88,8 @@ impl Detector for StepReset {
             let stalling: Vec<&StepLog> = logs
                 .iter()
                 .filter(|l| {
-                    l.stalled >= MIN_STALLED_POINTS
+                    !is_progress_counter(l.series.tag)
+                        && l.stalled >= MIN_STALLED_POINTS
                         && l.stalled as f64 >= MIN_STALLED_SHARE * l.series.logged.len() as f64
                 })
                 .collect();
@@ -239,6 +240,22 @@ impl StepReset {
 
 /// One pass over the logged points. O(n), plus one scan of the points before the first reset
 /// to find the value first logged at its step.
+/// A column that counts progress (`epoch`, `global_step`) rather than measuring the model.
+/// Logs that write an evaluation line at the end of each epoch give it two values at one
+/// step (0.94 from the last training line, 1.0 from the evaluation line); that is how the
+/// log is written, not a stalled step counter.
+fn is_progress_counter(tag: &str) -> bool {
+    let name = tag
+        .rsplit(['/', '.'])
+        .next()
+        .unwrap_or(tag)
+        .to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "epoch" | "epochs" | "step" | "steps" | "global_step" | "iteration" | "iter"
+    )
+}
+
 fn step_log<'s, 'a>(series: &'s MetricSeries<'a>) -> StepLog<'s, 'a> {
     let points = series.logged;
     let mut log = StepLog {
