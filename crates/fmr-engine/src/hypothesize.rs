@@ -401,7 +401,11 @@ fn environment_fit(
                 weight: 0.6,
             });
         }
-        Some(p @ ("fp32" | "bf16")) if precision_specific(entry) => {
+        // A report that also names fp16 ("trained in bf16, served in fp16") keeps the
+        // fp16 failures: the precision read from the words is only the first one named.
+        Some(p @ ("fp32" | "bf16"))
+            if precision_specific(entry) && !names_fp16(&user_words.to_lowercase()) =>
+        {
             return (
                 fit,
                 Some(format!(
@@ -839,6 +843,13 @@ fn family_fit(entry: &Entry, c: &Characterization, user_words: &str) -> (f64, Op
     }
 }
 
+/// Whether lower-cased words name fp16 arithmetic (not bf16).
+fn names_fp16(words: &str) -> bool {
+    ["fp16", "float16", "half precision", "half-precision"]
+        .iter()
+        .any(|w| contains_word(words, w))
+}
+
 /// An entry is ruled out by fp32/bf16 only when fp16 is in its title: a mention
 /// among its aliases is not enough.
 fn precision_specific(entry: &Entry) -> bool {
@@ -878,6 +889,13 @@ mod tests {
         assert!(!precision_specific(&entry), "bfloat16 is not float16");
         entry.title = "FP16 overflow without loss scaling".into();
         assert!(precision_specific(&entry));
+    }
+
+    #[test]
+    fn fp16_is_named_only_as_a_word() {
+        assert!(names_fp16("trained in bf16, then served in fp16"));
+        assert!(names_fp16("half precision inference"));
+        assert!(!names_fp16("everything runs in bfloat16"));
     }
 
     #[test]
