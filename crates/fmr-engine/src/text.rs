@@ -220,11 +220,11 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
         ),
         // not "freeze the backbone", "the timeout parameter", "GPU utilisation stuck at 100%"
         (
-            r"\bhangs?\b|\bhanging\b|\bhung\b|deadlock|stuck (forever|indefinitely)|nccl (timeout|error)|watchdog|timed out|times out|(operation|collective|barrier|socket|rendezvous|all_?reduce) time ?out|timeout (error|exception|after \d)",
+            r"\bhangs?\b|\bhanging\b|\bhung\b|deadlock|stuck (forever|indefinitely)|nccl (timeout|error)|watchdog|timed out|times out([.,;!)]|$| (after|at|during|while|when|on|waiting|in|every|each|with)\b)|(operation|collective|barrier|socket|rendezvous|all_?reduce) time ?out|timeout (error|exception|after \d)",
             Hang,
         ),
         (
-            r"(training|process|job|run|it|program|everything|machine|system|script|notebook|kernel|loop|data ?loader)\w* (\w+ ){0,2}?(freezes|froze|freezing|is frozen)|freezes (at|after|when|during|on)|(process(es)?|jobs?|data ?loaders?|workers?|ranks?|programs?|scripts?|kernels?|nodes?) (are |is |get |gets |got |seems? (to be )?|becomes? )?stuck|stuck (at|on|in|during|after) (epoch|step|iteration|batch|the (first|last|end)|loading|init\w*|barrier|all_?reduce|backward|forward|\S+\(\))|just sits there|sits (there|idle)|never (returns|finishes|completes|progresses|terminates)|no (progress|output) (for|after) (\d+|hours|minutes)",
+            r"(training|process|job|run|it|program|everything|machine|system|script|notebook|kernel|loop|data ?loader)\w* (\w+ ){0,2}?(freezes|froze|freezing|is frozen)\b|freezes (at|after|when|during|on)|(process(es)?|jobs?|data ?loaders?|workers?|ranks?|programs?|scripts?|kernels?|nodes?) (are |is |get |gets |got |seems? (to be )?|becomes? )?stuck|stuck (at|on|in|during|after) (epoch|step|iteration|batch|the (first|last|end)|loading|init\w*|barrier|all_?reduce|backward|forward|\S+\(\))|just sits there|sits (there|idle)|never (returns|finishes|completes|progresses|terminates)|no (progress|output) (for|after) (\d+|hours|minutes)",
             Hang,
         ),
         (
