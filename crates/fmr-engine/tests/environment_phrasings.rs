@@ -8,6 +8,8 @@
 //! `bs=64, lr 3e-4<TAB>batch_size=64; learning_rate=3e-4`. See the file's
 //! header for the notation.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use fmr_engine::text::{
@@ -139,16 +141,5 @@ fn battery_is_large_and_has_precision_lines() {
 fn every_phrasing_reads_as_expected() {
     let cases = cases();
     let failures: Vec<String> = cases.iter().filter_map(check).collect();
-    println!(
-        "environment phrasings: {}/{} pass",
-        cases.len() - failures.len(),
-        cases.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} phrasings misread:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    common::assert_battery("environment phrasings", cases.len(), &failures);
 }

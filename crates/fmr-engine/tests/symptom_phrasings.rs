@@ -7,6 +7,8 @@
 //! `the training loss went to 0<TAB>zero_loss<TAB>train_loss`. See the
 //! file's header for the notation.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use fmr_core::{MetricRole, SymptomKind};
@@ -141,16 +143,5 @@ fn battery_is_large_and_has_precision_lines() {
 fn every_phrasing_reads_as_expected() {
     let cases = cases();
     let failures: Vec<String> = cases.iter().filter_map(check).collect();
-    println!(
-        "symptom phrasings: {}/{} pass",
-        cases.len() - failures.len(),
-        cases.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} phrasings misread:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    common::assert_battery("symptom phrasings", cases.len(), &failures);
 }
