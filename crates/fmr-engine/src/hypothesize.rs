@@ -401,10 +401,13 @@ fn environment_fit(
                 weight: 0.6,
             });
         }
-        // A report that also names fp16 ("trained in bf16, served in fp16") keeps the
-        // fp16 failures: the precision read from the words is only the first one named.
+        // When the precision was read from the words, a report that also names fp16
+        // ("trained in bf16, served in fp16") keeps the fp16 failures: the reading is only
+        // the first precision named. A precision set explicitly still rules them out.
         Some(p @ ("fp32" | "bf16"))
-            if precision_specific(entry) && !names_fp16(&user_words.to_lowercase()) =>
+            if precision_specific(entry)
+                && !(names_fp16(&user_words.to_lowercase())
+                    && crate::text::precision_from_text(user_words) == Some(p)) =>
         {
             return (
                 fit,

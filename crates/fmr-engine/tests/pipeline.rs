@@ -92,6 +92,25 @@ fn search_runs_every_level_and_hits_remember_their_level() {
 }
 
 #[test]
+fn a_report_naming_both_bf16_and_fp16_keeps_the_fp16_failures() {
+    // The precision read from these words is bf16 (named first), but the failing run is fp16.
+    let inputs = Inputs {
+        symptom: Some(
+            "training in bf16 was fine; on the V100 I switched to fp16 autocast and the loss is NaN after 2k steps"
+                .into(),
+        ),
+        ..Inputs::default()
+    };
+    let report = engine().investigate(&inputs);
+    let fp16 = report
+        .hypotheses
+        .iter()
+        .find(|h| h.id == "FM0001")
+        .expect("FM0001 in the report");
+    assert_ne!(fp16.status, HypothesisStatus::Eliminated);
+}
+
+#[test]
 fn environment_eliminates_what_it_rules_out() {
     let inputs = Inputs {
         symptom: Some("loss becomes NaN after 2k steps with fp16 autocast".into()),
