@@ -207,7 +207,7 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             ThroughputRegression,
         ),
         (
-            r"(steps?|iterations?|epochs?|batches?) (now )?(takes?|took|are taking) (\w+ ){0,2}?(longer|more time|\d+(\.\d+)? ?x)|(it/s|samples/s|tokens/s|(tokens|samples|images|steps|iterations) (per|a|/) ?(s|sec|second))\w* (\w+ ){0,2}?(dropp|fell|fall|halv|went down|decreas|is (much |way )?lower)|(step|iteration|epoch|batch) ?times? (\w+ ){0,2}?(doubl|tripl|increas|went up|grew|jump)|gpu[ -]?util\w* (\w+ ){0,2}?(drops?|dropped|falls?|fell|is (only|low|very low)|only|below|under|around [1-4]?\d ?%|at [1-4]?\d ?%)|(data ?loader|data loading|input pipeline|i/o)( \w+){0,3} bottleneck",
+            r"(steps?|iterations?|epochs?|batches?) (now )?(takes?|took|are taking) (\w+ ){0,2}?(longer|more time|\d+(\.\d+)? ?x)|(it/s|samples/s|tokens/s|(tokens|samples|images|steps|iterations) (per|a|/) ?(s|sec|second))\w* (\w+ ){0,2}?(dropp|fell|fall|halv|went down|decreas|is (much |way )?lower)|(step|iteration|epoch|batch) ?times? (\w+ ){0,2}?(doubl|tripl|increas|went up|grew|jump)|gpu[ -]?util\w* (\w+ ){0,2}?(drops?|dropped|falls?|fell|is (only|low|very low)|only|below|under|(around|at|near) ([1-4]?\d ?%|0\b|zero))|gpus? (is |are |sits? |stays? )?(mostly |almost always |often |largely )?idle|(data ?loader|data loading|input pipeline|i/o)( \w+){0,3} bottleneck|(data |image |file )?(loading|preprocessing|decoding|augmentation) (\w+ ){0,2}?(is |are |was |were |becomes )?(very |extremely |really |so |painfully |super |too )?slow\b",
             ThroughputRegression,
         ),
         (
@@ -328,6 +328,9 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
             if negated(text, m.start()) || denied_after(&text[m.end()..]) {
                 return None;
             }
+            if *kind == SymptomKind::Hang && hanging_object(&text[m.end()..]) {
+                return None;
+            }
             let role = role_for(*kind, role_near(text, m.start(), m.end()));
             let wrong_subject = *kind == SymptomKind::Plateau
                 && (role.is_some_and(|r| !PLATEAU_ROLES.contains(&r))
@@ -405,6 +408,16 @@ fn negated(text: &str, start: usize) -> bool {
     let words: Vec<&str> = clause.split_whitespace().collect();
     let tail = words[words.len().saturating_sub(3)..].join(" ");
     NEGATION.is_match(&tail)
+}
+
+/// Whether "hangs"/"hanging" is about something physically suspended ("the
+/// robot hanging from a gantry", "hung on a rope"), not a stalled program.
+fn hanging_object(after: &str) -> bool {
+    static SUSPENDED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\s+((from|on|in|off) (a|an|the|its) (gantry|rope|wire|string|hook|harness|crane|ceiling|frame|stand|rig|bar|beam|support|wall|air)|upside down)\b")
+            .expect("valid regex")
+    });
+    SUSPENDED.is_match(after)
 }
 
 /// Whether the words right after a phrase deny it: "gradient explosion is not

@@ -10,6 +10,7 @@ mod entry;
 mod phrase;
 mod ranges;
 mod search;
+mod spelling;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -19,6 +20,7 @@ pub use entry::{AdjustOp, Adjustment, Analogy, Entry, EntrySource, Fix, Signatur
 pub use phrase::{PhraseIndex, PhraseMatch, stem};
 pub use ranges::{EMBEDDED_RANGES, UsualRange, parse_ranges};
 pub use search::{Hit, Level, SearchIndex, query_terms};
+pub use spelling::{american_spelling, american_word};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

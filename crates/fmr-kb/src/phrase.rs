@@ -147,7 +147,7 @@ fn phrase_words(phrase: &str) -> Vec<(String, String)> {
 /// `losses`/`loss`, `shuffled`/`shuffling` at one form. It only has to be
 /// consistent with itself, not linguistically right.
 pub fn stem(word: &str) -> String {
-    let mut w = word.to_lowercase();
+    let mut w = crate::american_word(word).to_lowercase();
     for (suffix, keep) in [
         ("ization", 4),
         ("isation", 4),
@@ -208,6 +208,9 @@ mod tests {
             &["normalization", "normalize", "normalized"],
             &["stop", "stopped", "stopping", "stops"],
             &["random", "randomly"],
+            &["behaviour", "behavior"],
+            &["colour", "colors", "color"],
+            &["optimiser", "optimizer", "optimizers"],
         ] {
             let stems: HashSet<String> = group.iter().map(|w| stem(w)).collect();
             assert_eq!(stems.len(), 1, "{group:?} → {stems:?}");

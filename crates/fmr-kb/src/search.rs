@@ -4,6 +4,7 @@
 use rusqlite::{Connection, params};
 
 use crate::Entry;
+use crate::spelling::american_spelling;
 
 /// The four widening levels of DESIGN.md. Each level weighs the columns
 /// differently: exact queries trust titles and aliases, technique queries the
@@ -110,15 +111,16 @@ impl SearchIndex {
                     &e.frameworks.join(" "),
                 ]
                 .join(" . ");
+                let american = |text: &str| american_spelling(text).into_owned();
                 insert.execute(params![
                     e.id,
-                    e.title,
-                    e.aliases.join(" . "),
-                    symptoms,
-                    e.causes.join(" . "),
-                    e.techniques.join(" . "),
-                    e.phenomena.join(" . "),
-                    body,
+                    american(&e.title),
+                    american(&e.aliases.join(" . ")),
+                    american(&symptoms),
+                    american(&e.causes.join(" . ")),
+                    american(&e.techniques.join(" . ")),
+                    american(&e.phenomena.join(" . ")),
+                    american(&body),
                     e.domains.join(" "),
                 ])?;
             }
@@ -130,8 +132,9 @@ impl SearchIndex {
 
     /// Searches free text at a level. The text is reduced to its content words
     /// (see [`query_terms`]) and matched with OR, so partial overlaps still rank.
+    /// Index and query are both in American spelling ([`american_spelling`]).
     pub fn search(&self, text: &str, level: Level, limit: usize) -> rusqlite::Result<Vec<Hit>> {
-        let terms = query_terms(text);
+        let terms = query_terms(&american_spelling(text));
         if terms.is_empty() {
             return Ok(Vec::new());
         }

@@ -110,6 +110,31 @@ fn search_ranks_the_matching_entry_first_at_each_level() {
 }
 
 #[test]
+fn british_and_american_spellings_find_the_same_entries() {
+    let kb = KnowledgeBase::embedded();
+    let index = kb.index().expect("index builds");
+    let ids = |text: &str| -> Vec<String> {
+        index
+            .search(text, Level::Exact, 5)
+            .unwrap()
+            .into_iter()
+            .map(|hit| hit.id)
+            .collect()
+    };
+    assert_eq!(
+        ids("GPU utilisation sits at 0 while the optimiser waits; normalised, mislabelled data"),
+        ids("GPU utilization sits at 0 while the optimizer waits; normalized, mislabeled data"),
+    );
+    let hit = &index
+        .search("low gpu utilisation", Level::Exact, 1)
+        .unwrap()[0];
+    assert!(
+        hit.matched.iter().any(|word| word == "utilization"),
+        "{hit:?}"
+    );
+}
+
+#[test]
 fn stats_count_entries_edges_and_sources() {
     let kb = KnowledgeBase::embedded();
     let stats = kb.stats();
