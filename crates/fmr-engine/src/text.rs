@@ -89,7 +89,7 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             TrainValGap,
         ),
         (
-            r"overfit|memori[sz](es|ing|ed|e) (the )?(training|train)|generali[sz]\w* (poorly|badly|gap)|(not|n'?t|fails? to|failing to|unable to) generali[sz]|(big|large|huge|massive|growing|wide) (generali[sz]ation )?gap|gap between (the )?(train\w*|val\w*|test)",
+            r"(val\w*|test|eval\w*|dev|holdout|held-out|fid|bleu|wer|map|miou)\b[^.;]{0,40}\b(improv\w*|gets? better|went down|goes down|drops?)\b[^.;]{0,40}\bthen\b[^.;]{0,30}\b(gets? worse|got worse|worsen\w*|deteriorat\w*|degrad\w*|goes back up|went back up|rises again|climbs again)|overfit|memori[sz](es|ing|ed|e) (the )?(training|train)|generali[sz]\w* (poorly|badly|gap)|(not|n'?t|fails? to|failing to|unable to) generali[sz]|(big|large|huge|massive|growing|wide) (generali[sz]ation )?gap|gap between (the )?(train\w*|val\w*|test)",
             TrainValGap,
         ),
         // training improves, but the held-out metric does not
@@ -203,7 +203,7 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             WeightCollapse,
         ),
         (
-            r"(training|iterations?|throughput|it/s|epoch) (is |got |gets |becomes )?(much )?slow(er|s down)?|slow(er)? (training|iterations?)|throughput (drop|decreas)|slow(s|ed)? down|\d+(\.\d+)? ?(x|times) (slower|longer)|(twice|two times|three times) (as )?(slow|long)|(much|way|far|significantly|a lot) slower|runs? (very |extremely |really |so |painfully )?slow(ly)?",
+            r"(training|iterations?|throughput|it/s|epoch) (is |got |gets |becomes )?(much )?slow(er|s down)?|(steps|iterations|epochs|batches) (are |were |became |got )?(extremely |very |really |so |painfully |super |incredibly |much |way )?slow\b|slow(er)? (training|iterations?)|throughput (drop|decreas)|slow(s|ed)? down|\d+(\.\d+)? ?(x|times) (slower|longer)|(twice|two times|three times) (as )?(slow|long)|(much|way|far|significantly|a lot) slower|runs? (very |extremely |really |so |painfully )?slow(ly)?",
             ThroughputRegression,
         ),
         (
@@ -331,6 +331,9 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
             if *kind == SymptomKind::Hang && hanging_object(&text[m.end()..]) {
                 return None;
             }
+            if *kind == SymptomKind::ThroughputRegression && slow_to_learn(&text[m.end()..]) {
+                return None;
+            }
             let role = role_for(*kind, role_near(text, m.start(), m.end()));
             let wrong_subject = *kind == SymptomKind::Plateau
                 && (role.is_some_and(|r| !PLATEAU_ROLES.contains(&r))
@@ -418,6 +421,17 @@ fn hanging_object(after: &str) -> bool {
             .expect("valid regex")
     });
     SUSPENDED.is_match(after)
+}
+
+/// Whether "slow" is about learning, not speed: "training is slow to converge".
+fn slow_to_learn(after: &str) -> bool {
+    static LEARNING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)^\s+to (converge|learn|improve|decrease|drop|go down|fall|make progress)\b",
+        )
+        .expect("valid regex")
+    });
+    LEARNING.is_match(after)
 }
 
 /// Whether the words right after a phrase deny it: "gradient explosion is not
