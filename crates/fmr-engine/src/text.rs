@@ -80,7 +80,16 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             SlowConvergence,
         ),
         (
+            r"(converges?|converged|learns?|learned|trains?) (\w+ )?slower than (expected|before|usual|the baseline|(on |with )?(a )?single)|(decreas\w*|improv\w*|learns?|converg\w*) (just |about )?as slow(ly)? as",
+            SlowConvergence,
+        ),
+        (
             r"\bchance\b|random guess|(just |basically |randomly |is )guessing|coin (flip|toss)|no better than (random|chance|a coin|guessing)|accuracy (of |at |stuck at |stays at |sits at |is stuck at |is around |is at |is only |is just |around |hovers around |near |~ ?|≈ ?|(won'?t|will not|doesn'?t|does not|never) (go|get|goes|gets|rise|climb) (above|past|over|beyond) |can'?t get above |cannot get above )(0?\.5\b|50 ?%|0?\.25\b|25 ?%|0?\.1\b|10 ?%)|(50|25|10) ?% accuracy",
+            ChanceLevel,
+        ),
+        // "training and validation accuracy always converge to 0.5"
+        (
+            r"\bacc\w*[^.;]{0,30}\b(converges?|converged|goes|went|settles?|settled|drops?|dropped) (to|at|around) (exactly )?(0?\.5\b|50 ?%)",
             ChanceLevel,
         ),
         // validation loss rising is listed first so its role is the validation one
@@ -114,6 +123,11 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             r"val(idation)?[ _](loss|error) (is |stays |remains )?(much |always |consistently )?(lower|less|smaller|better|below) (than )?(the )?train|val(idation)?[ _]?(accuracy|acc)? (is |stays )?(much |always |consistently )?(higher|better|above) than (the )?train|train(ing)?[ _](accuracy|acc) (is |stays )?(much |always |consistently )?(lower|worse|below) than (the )?val|train(ing)?[ _](loss|error) (is |stays )?(much |always |consistently )?(higher|greater|above|worse) than (the )?val|train\w*[ _](acc\w*|loss) lags? behind (the )?val",
             ValBetterThanTrain,
         ),
+        // "validation accuracy is consistently higher and validation loss lower than on the training data"
+        (
+            r"val(idation)?[ _](accuracy|acc)\w*[^.;]{0,60}\b(higher|better)\b[^.;]{0,40}\bthan (on |for |in |with )?(the )?train|val(idation)?[ _](loss|error)\w*[^.;]{0,60}\b(lower|smaller|better)\b[^.;]{0,40}\bthan (on |for |in |with )?(the )?train",
+            ValBetterThanTrain,
+        ),
         // "training accuracy around 40%, while validation accuracy is higher"
         (
             r"train\w*[ _]acc\w*CLAUSE{0,60}\b(while|but|whereas|and)\bCLAUSE{0,10}\b(val\w*|test|eval\w*|dev)[ _]acc\w* (is |stays |remains )?(much |even |consistently |always )?(higher|better|above)\b|train\w*[ _](loss|error)CLAUSE{0,60}\b(while|but|whereas|and)\bCLAUSE{0,10}\b(val\w*|test|eval\w*|dev)[ _](loss|error) (is |stays |remains )?(much |even |consistently |always )?(lower|below|better|smaller)\b",
@@ -121,6 +135,10 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
         ),
         (
             r"(eval|evaluation|inference|test|predict)\w* (mode )?(is |are |gives |accuracy )?(much )?(worse|bad|poor|garbage|drops?|wrong|different)|works in train\w* but|fine (in|during) train|eval\(\)|(switch\w*|put\w*|set\w*|turn\w*) (the model |it )?(to|in|into) eval\w*|(does|works|performs|doing|working) (great|well|fine|nicely) (in|during|on) train\w*|(onnx|tflite|tensorrt|exported|quantized|converted|compiled|traced|scripted) (\w+ ){0,2}(gives?|produces?|returns?|outputs?) (very |completely |totally )?(different|wrong|worse)|after (re)?loading (the |my |a )?(saved |trained |best |last )?(model|checkpoint|weights|state.?dict)",
+            EvalWorseThanTrain,
+        ),
+        (
+            r"(performs?|performed|does|did|works|worked|behaves?|behaved) (much |far |a lot |significantly |noticeably )?(worse|poorly|badly) (than|compared (to|with)) (it did )?(during |in |at )?(the )?train\w*|(when|after|once) (i |we )?(re)?load(ed|ing)? (the |my |a |our )?(saved |trained |best |last |final )?(model|checkpoint|weights)",
             EvalWorseThanTrain,
         ),
         (
@@ -145,8 +163,18 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             r#"\b(loss|losses|mse|mae|nll|cross.?entropy|ce)\b['"]?\s*([:=]\s*|((is|was|becomes|became|goes|went|drops?|dropped|falls?|fell|reach(es|ed)?|hits?|collapses?|collapsed|reads|shows|stays|stuck|sits|equals|to|at|of|exactly|immediately|basically|quickly|suddenly|straight|always|just|almost|literally|then|right)\s+){1,4})(ZERO|zero\b)|zero (training |train )?loss"#,
             ZeroLoss,
         ),
+        // "the loss behaves abnormally and drops to 0.0", "loss_bbox are 0.0000"
+        (
+            r"\bloss\w*\b[^.;]{0,40}\b(drops?|dropped|falls?|fell|goes|went|collapses?|collapsed) (straight |quickly |suddenly |immediately )?to (exactly )?ZERO|\bloss_\w+\b( and loss_\w+)? (is|are|was|were|stays?|stayed) (exactly |always |all )?ZERO",
+            ZeroLoss,
+        ),
         (
             r"constant (output|prediction)s?|(always|only ever|just) (predicts?|outputs?|returns?|gives?|produces?|says|answers?) |predicts? (only|always|just|nothing but|all) (one|the same|a single|zeros?|ones?|0s|1s|background|the (majority|most (common|frequent))|negative|positive|class \d)|predicts? the (majority|most (common|frequent)) class|(predicts?|outputs?|returns?|gives?|produces?) (just |only )?the (\w+ )?(mean|average|median)\b|(forecast|prediction)s? (is|are|looks?) (just )?(a )?(flat|straight) line|(output|prediction)s? (does|do|did) not (depend on|change with|vary with) (the )?input|(output|prediction)s? (doesn'?t|don'?t|didn'?t) (depend on|change with|vary with) (the )?input|(labels|classifies|marks|tags|assigns) (every|all|each) \w+ (as|to)|outputs? (are |is )?(all )?(exactly )?the same\b|(masks?|predictions?|outputs?) (are |is )?(all |only |entirely )(background|zeros?|ones?|the same class|negative|positive)",
+            ConstantOutput,
+        ),
+        // "predictions are always all zeros", "returned a constant 0 for all peptides"
+        (
+            r"(predictions?|outputs?|masks?) (are|is) (always|just|only) (all )?(zeros?|ones?|0s|1s|background|the same)\b|(returns?|returned|outputs?|predicts?|predicted|gives?|gave) (a |the )?constant (\d+(\.\d+)?|value|zero|number|output) (for|on|across) (all|every|each|any)\b",
             ConstantOutput,
         ),
         // the same answer for every input: "a constant 0 for all inputs"
@@ -239,6 +267,11 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
             r"(never|doesn'?t|does not|won'?t) stop generat|generat\w* (never|doesn'?t|does not|won'?t) (stop|end)|never (emits|produces|generates|outputs) (the |an? )?(eos|end|stop)|repeat(s|ing)? (itself|the same|over)|over and over|gibberish|garbage (output|text|answers?)|(outputs?|answers?|responses?|generations?|text) (is |are )?(garbage|nonsense|gibberish)|degenerate|(black|blank|noise|white|gr[ae]y) (images?|frames?|outputs?|pictures?|samples?|squares?|screens?)|(outputs?|images?|samples?|frames?|results?) (are |is |come out )?(all |completely |entirely |just |pure |as )?(solid |plain |uniform )?(black|white|gr[ae]y|blank)\b|(pure|just|only|complete) (noise|static|silence)|empty (strings?|transcripts?|outputs?|predictions?|responses?|generations?|answers?)|nonsense (text|output|answers?)",
             DegenerateOutput,
         ),
+        // generation that never ends: "keeps generating until max_new_tokens"
+        (
+            r"(keeps?|kept|keeps on) generating|(runs?|ran|goes|went|continues?|continued|rambles?|rambling) on until (it (hits|reaches) )?(the )?(max|maximum|max_new_tokens|max_length)|(rarely|never|doesn'?t|does not|won'?t|don'?t|didn'?t) (if ever )?(emits?|generates?|produces?|outputs?|predicts?) (the |an? )?(</s>|<eos>|eos\b|end[- ]of[- ](sequence|text)|stop token)|never learns? (how )?to stop|(doesn'?t|does not|don'?t|didn'?t) learn (how )?to stop",
+            DegenerateOutput,
+        ),
         // image and audio artifacts, not a tracking tool's "artifact"
         (
             r"artifacts? (in|on|at|around|near|appear|show|visible|everywhere)|(visual|grid|checkerboard|ringing|compression|blocky|jpeg|audible|high.frequency|strange|weird|noticeable|visible|colou?r|edge|boundary|tiling|seam|aliasing)\w* artifacts?|aliasing|metallic|\bbuzz|high.frequency noise|blurry|blurred|checkerboard|(clicks|crackl\w*|hiss\w*) (in|on)",
@@ -246,6 +279,10 @@ static SYMPTOM_PATTERNS: LazyLock<Vec<(Regex, SymptomKind)>> = LazyLock::new(|| 
         ),
         (
             r"(learning rate|\blr\b)\W+((is|was|shows|stays|stayed|becomes|became|goes|went|drops?|dropped|reads|logged|at|as|to|always|already|stuck|remains)\W+){0,3}(ZERO|zero\b)|scheduler (\w+ )??(never|doesn'?t|does not|isn'?t|is not|wasn'?t) (step|updat|chang|work|decay|called)|(learning rate|\blr\b) (\w+ )??(never changes|doesn'?t change|does not change|doesn'?t decay|does not decay|stays (at )?(the )?(initial|same|constant)|remains (at )?(the )?(initial|same)|is stuck|restarts?|resets?|jumps back)|(learning rate|\blr\b) (\w+ ){0,2}?(its |the )?(minimum|floor|min_lr)\b|stuck in warm-?up",
+            LrAnomaly,
+        ),
+        (
+            r"(print\w*|log\w*|plot\w*|track\w*|monitor\w*|check\w*|inspect\w*) (\w+ ){0,3}?(learning[- ]rate|\blr\b)[^.;]{0,50}\b(never changes|never changed|doesn'?t change|does not change|did not change|didn'?t change|stays constant|remains constant|is constant)|(schedule|warm-?up|decay)\w* (\w+ ){0,2}?(advanc\w*|runs?|progress\w*|finish\w*|ends?|decays?|moves?) (\w+ ){0,2}?(too fast|too early|too quickly|prematurely|\d+x faster|\d+ times faster)",
             LrAnomaly,
         ),
     ];
