@@ -848,18 +848,18 @@ fn family_fit(entry: &Entry, c: &Characterization, user_words: &str) -> (f64, Op
 
 /// Whether lower-cased words name fp16 arithmetic (not bf16).
 fn names_fp16(words: &str) -> bool {
-    ["fp16", "float16", "half precision", "half-precision"]
-        .iter()
-        .any(|w| contains_word(words, w))
+    FP16_NAMES.iter().any(|w| contains_word(words, w))
 }
+
+/// The names of 16-bit float itself, as opposed to the wider mixed-precision
+/// vocabulary (`amp`, `autocast`, loss scaling) that `environment_fit` weighs.
+const FP16_NAMES: &[&str] = &["fp16", "float16", "half precision", "half-precision"];
 
 /// An entry is ruled out by fp32/bf16 only when fp16 is in its title: a mention
 /// among its aliases is not enough.
 fn precision_specific(entry: &Entry) -> bool {
     let t = entry.title.to_lowercase();
-    ["fp16", "half precision", "float16"]
-        .iter()
-        .any(|w| contains_word(&t, w))
+    FP16_NAMES.iter().any(|w| contains_word(&t, w))
 }
 
 #[cfg(test)]
