@@ -54,6 +54,20 @@ pub fn resolve_value<'t>(file: &Context<'t>, value: Node<'t>) -> Node<'t> {
         .map_or(value, unparenthesized)
 }
 
+/// The number `node` stands for: a literal, a name last assigned a literal in its function, or
+/// a module-level constant (`BATCH_SIZE = 2`) assigned anywhere in the file.
+pub fn number_value<'t>(file: &Context<'t>, node: Node<'t>) -> Option<f64> {
+    let resolved = resolve_value(file, node);
+    number(file, resolved).or_else(|| {
+        if resolved.kind_name() != "identifier" {
+            return None;
+        }
+        let root = file.root();
+        let constant = last_value_before(file, root, file.node_text(resolved), root.end_byte())?;
+        number(file, unparenthesized(constant))
+    })
+}
+
 /// Words that name held-out data.
 const HELD_OUT_WORDS: &[&str] = &[
     "test",

@@ -1,13 +1,14 @@
 use fmr_core::AuditFinding;
 
-use crate::semantic::names::{names_held_out_data, names_training_data, number};
+use crate::semantic::names::{names_held_out_data, names_training_data, number_value};
 use crate::semantic::training::short_text;
 use crate::syntax::assigned_to;
 use crate::{AuditRule, Auditor, Context};
 
 /// ## What it does
 /// Checks for a training `DataLoader` with `batch_size=1` in a file whose model uses batch
-/// normalization (`nn.BatchNorm1d/2d/3d`, `nn.SyncBatchNorm`).
+/// normalization (`nn.BatchNorm1d/2d/3d`, `nn.SyncBatchNorm`), or with `batch_size=2` where the
+/// model uses `nn.BatchNorm1d`.
 ///
 /// Evaluation loaders (`val`, `test` in the name) are not reported: BatchNorm uses its running
 /// statistics in `eval()` mode.
@@ -17,7 +18,10 @@ use crate::{AuditRule, Auditor, Context};
 /// sample, `BatchNorm1d` raises "Expected more than 1 value per channel when training", and
 /// `BatchNorm2d` normalizes each image by its own spatial statistics: the activations lose their
 /// per-image scale and the running averages learned for evaluation describe single images, so
-/// the model evaluates far worse than it trains.
+/// the model evaluates far worse than it trains. With two samples, `BatchNorm1d` over `(N, C)`
+/// features has a batch mean at their midpoint and a variance of half their squared difference,
+/// so every normalized feature is exactly +1 or -1: the next layer only learns which of the two
+/// samples is larger, and the running statistics describe that degenerate distribution.
 ///
 /// ## Example
 /// ```python
@@ -55,19 +59,26 @@ impl AuditRule for BatchnormBatchSizeOne {
     }
 
     fn check(&self, file: &Context<'_>) -> Vec<AuditFinding> {
+        // The first batch norm in the file, whichever kind, for the message.
         let Some(norm) = BATCH_NORMS
             .iter()
-            .find_map(|name| file.calls_named(name).next())
+            .filter_map(|name| file.calls_named(name).next())
+            .min_by_key(|call| call.node.start_byte())
         else {
             return Vec::new();
         };
         let (norm_line, _) = file.position(norm.node);
+        let batchnorm_1d = file.calls_named("BatchNorm1d").next().is_some();
         let mut findings = Vec::new();
         for loader in file.calls_named("DataLoader") {
-            let batch_size = loader.argument(file, 1, "batch_size");
-            if batch_size.and_then(|size| number(file, size)) != Some(1.0) {
-                continue;
-            }
+            let batch_size = loader
+                .argument(file, 1, "batch_size")
+                .and_then(|size| number_value(file, size));
+            let samples = match batch_size {
+                Some(1.0) => "one sample",
+                Some(2.0) if batchnorm_1d => "two samples",
+                _ => continue,
+            };
             let Some(dataset) = loader.argument(file, 0, "dataset") else {
                 continue;
             };
@@ -79,14 +90,24 @@ impl AuditRule for BatchnormBatchSizeOne {
             if !names_training_data(&names) || names_held_out_data(&names) {
                 continue;
             }
-            let message = format!(
-                "`{}` trains with one sample per batch, and this file's model uses `{}` (line {norm_line}): in \
-                 training mode BatchNorm normalizes by the statistics of a single sample, which raises for \
-                 `BatchNorm1d` and makes the running statistics useless for `BatchNorm2d`; use larger batches or \
-                 `GroupNorm`/`LayerNorm`",
-                short_text(file, loader.node),
-                norm.callee_name(file),
-            );
+            let message = if samples == "one sample" {
+                format!(
+                    "`{}` trains with one sample per batch, and this file's model uses `{}` (line {norm_line}): in \
+                     training mode BatchNorm normalizes by the statistics of a single sample, which raises for \
+                     `BatchNorm1d` and makes the running statistics useless for `BatchNorm2d`; use larger batches or \
+                     `GroupNorm`/`LayerNorm`",
+                    short_text(file, loader.node),
+                    norm.callee_name(file),
+                )
+            } else {
+                format!(
+                    "`{}` trains with two samples per batch, and this file's model uses `BatchNorm1d`: over two \
+                     samples every normalized feature is exactly +1 or -1, so the layers after it only see which \
+                     sample is larger and the running statistics describe that degenerate distribution; use \
+                     batches of 16 or more, or `LayerNorm`/`GroupNorm`",
+                    short_text(file, loader.node),
+                )
+            };
             findings.push(file.finding(self, loader.node, message, 0.65));
         }
         findings
