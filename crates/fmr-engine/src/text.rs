@@ -365,10 +365,7 @@ pub fn symptoms_from_text(text: &str, origin_label: &str) -> Vec<Symptom> {
             if negated(text, m.start()) || denied_after(&text[m.end()..]) {
                 return None;
             }
-            if *kind == SymptomKind::Hang && hanging_object(&text[m.end()..]) {
-                return None;
-            }
-            if *kind == SymptomKind::ThroughputRegression && slow_to_learn(&text[m.end()..]) {
+            if other_sense(*kind, &text[m.end()..]) {
                 return None;
             }
             let role = role_for(*kind, role_near(text, m.start(), m.end()));
@@ -450,25 +447,30 @@ fn negated(text: &str, start: usize) -> bool {
     NEGATION.is_match(&tail)
 }
 
-/// Whether "hangs"/"hanging" is about something physically suspended ("the
-/// robot hanging from a gantry", "hung on a rope"), not a stalled program.
-fn hanging_object(after: &str) -> bool {
-    static SUSPENDED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\s+((from|on|in|off) (a|an|the|its) (gantry|rope|wire|string|hook|harness|crane|ceiling|frame|stand|rig|bar|beam|support|wall|air)|upside down)\b")
-            .expect("valid regex")
-    });
-    SUSPENDED.is_match(after)
-}
+/// Words right after a symptom phrase that give it another sense: a robot
+/// "hanging from a gantry" is not a stalled program, and training that "is slow
+/// to converge" is not a throughput problem.
+static OTHER_SENSES: LazyLock<Vec<(SymptomKind, Regex)>> = LazyLock::new(|| {
+    [
+        (
+            SymptomKind::Hang,
+            r"^\s+((from|on|in|off) (a|an|the|its) (gantry|rope|wire|string|hook|harness|crane|ceiling|frame|stand|rig|bar|beam|support|wall|air)|upside down)\b",
+        ),
+        (
+            SymptomKind::ThroughputRegression,
+            r"^\s+to (converge|learn|improve|decrease|drop|go down|fall|make progress)\b",
+        ),
+    ]
+    .into_iter()
+    .map(|(kind, p)| (kind, Regex::new(&format!("(?i){p}")).expect("valid regex")))
+    .collect()
+});
 
-/// Whether "slow" is about learning, not speed: "training is slow to converge".
-fn slow_to_learn(after: &str) -> bool {
-    static LEARNING: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"(?i)^\s+to (converge|learn|improve|decrease|drop|go down|fall|make progress)\b",
-        )
-        .expect("valid regex")
-    });
-    LEARNING.is_match(after)
+/// Whether the words `after` a phrase of `kind` give it another sense.
+fn other_sense(kind: SymptomKind, after: &str) -> bool {
+    OTHER_SENSES
+        .iter()
+        .any(|(k, sense)| *k == kind && sense.is_match(after))
 }
 
 /// Whether the words right after a phrase deny it: "gradient explosion is not
