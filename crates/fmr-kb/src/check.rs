@@ -57,6 +57,10 @@ pub(crate) fn check_entries(entries: &[Entry], files: &[String]) -> Vec<CheckPro
     problems
 }
 
+/// A presentation is matched by how much of it a report covers, so it must stay
+/// a phrase, not a paragraph.
+const MAX_PRESENTATION_CHARS: usize = 140;
+
 fn check_entry(e: &Entry, file: &str, ids: &BTreeSet<&str>, say: &mut impl FnMut(String)) {
     if !ID.is_match(&e.id) {
         say(format!("id {:?} is not FM followed by four digits", e.id));
@@ -81,6 +85,18 @@ fn check_entry(e: &Entry, file: &str, ids: &BTreeSet<&str>, say: &mut impl FnMut
             say(format!(
                 "{field} must be a non-empty list of non-empty strings"
             ));
+        }
+    }
+    let alias_keys: BTreeSet<String> = e.aliases.iter().map(|a| a.trim().to_lowercase()).collect();
+    for p in &e.presentations {
+        if p.trim().is_empty() {
+            say("presentations holds an empty string".into());
+        } else if p.chars().count() > MAX_PRESENTATION_CHARS {
+            say(format!(
+                "presentation {p:?} is longer than {MAX_PRESENTATION_CHARS} characters: say what was seen in a short phrase"
+            ));
+        } else if alias_keys.contains(&p.trim().to_lowercase()) {
+            say(format!("presentation {p:?} repeats an alias"));
         }
     }
     for d in &e.domains {

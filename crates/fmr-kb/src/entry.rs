@@ -11,6 +11,12 @@ pub struct Entry {
     pub title: String,
     pub domains: Vec<String>,
     pub aliases: Vec<String>,
+    /// What practitioners observed and reported before they knew the cause
+    /// ("samples look like noise and stay within -1 and 1"): the symptom side of
+    /// the cited threads, which reports share with each other more than they
+    /// share the mechanism's vocabulary. Matched like aliases.
+    #[serde(default)]
+    pub presentations: Vec<String>,
     pub summary: String,
     #[serde(default)]
     pub frameworks: Vec<String>,

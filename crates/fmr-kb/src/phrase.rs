@@ -1,5 +1,5 @@
 //! Phrase matching: how completely the user's words cover one of an entry's
-//! practitioner phrasings (its title and aliases).
+//! practitioner phrasings (its title, aliases and presentations).
 //!
 //! bm25 over the whole entry rewards an entry for sharing many words with a long
 //! report, which favours broad entries whose vocabulary overlaps everything
@@ -65,6 +65,7 @@ impl PhraseIndex {
             .map(|e| {
                 let list = std::iter::once(&e.title)
                     .chain(&e.aliases)
+                    .chain(&e.presentations)
                     .map(|p| (p.clone(), phrase_words(p)))
                     .filter(|(_, words)| words.len() >= MIN_MATCHED)
                     .collect();
@@ -124,6 +125,7 @@ impl PhraseIndex {
 fn entry_text(e: &Entry) -> String {
     let mut parts: Vec<&str> = vec![&e.title, &e.summary];
     parts.extend(e.aliases.iter().map(String::as_str));
+    parts.extend(e.presentations.iter().map(String::as_str));
     parts.extend(e.causes.iter().map(String::as_str));
     parts.extend(e.techniques.iter().map(String::as_str));
     parts.extend(e.phenomena.iter().map(String::as_str));

@@ -115,7 +115,14 @@ impl SearchIndex {
                 insert.execute(params![
                     e.id,
                     american(&e.title),
-                    american(&e.aliases.join(" . ")),
+                    american(
+                        &e.aliases
+                            .iter()
+                            .chain(&e.presentations)
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" . ")
+                    ),
                     american(&symptoms),
                     american(&e.causes.join(" . ")),
                     american(&e.techniques.join(" . ")),

@@ -53,6 +53,64 @@ fn check_reports_each_broken_rule_with_its_file() {
 }
 
 #[test]
+fn presentations_are_checked_and_matched_like_aliases() {
+    let good = include_str!("fixtures/FM9001-good.toml");
+    let presented = good.replace(
+        "aliases = [\"test alias\"]",
+        "aliases = [\"test alias\"]\npresentations = [\"samples stay between minus one and one and look like static\"]",
+    );
+    let too_long = good.replace("id = \"FM9001\"", "id = \"FM9002\"").replace(
+        "aliases = [\"test alias\"]",
+        &format!(
+            "aliases = [\"test alias\"]\npresentations = [\"Test Alias\", \"{}\"]",
+            "word ".repeat(40)
+        ),
+    );
+    let kb = KnowledgeBase::from_texts([
+        ("FM9001-good.toml".to_string(), presented),
+        ("FM9002-long.toml".to_string(), too_long),
+    ]);
+    let problems: Vec<String> = kb.check().iter().map(|p| p.to_string()).collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("FM9002-long.toml: presentation")
+                && p.contains("longer than 140")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "FM9002-long.toml: presentation \"Test Alias\" repeats an alias"),
+        "{problems:?}"
+    );
+    assert!(
+        !problems.iter().any(|p| p.starts_with("FM9001-good.toml")),
+        "{problems:?}"
+    );
+
+    let report =
+        "after 3k iterations the samples look like static and stay between minus one and one";
+    let stems = fmr_kb::PhraseIndex::text_stems(report);
+    let m = kb
+        .phrases()
+        .best_match("FM9001", &stems)
+        .expect("a presentation matches");
+    assert!(m.phrase.starts_with("samples stay"), "{m:?}");
+    assert!(m.coverage > 0.8, "{m:?}");
+    let hits = kb
+        .index()
+        .unwrap()
+        .search(
+            "static samples between minus one and one",
+            fmr_kb::Level::Exact,
+            5,
+        )
+        .unwrap();
+    assert_eq!(hits.first().map(|h| h.id.as_str()), Some("FM9001"));
+}
+
+#[test]
 fn duplicate_ids_and_dangling_analogies_are_reported() {
     let good = include_str!("fixtures/FM9001-good.toml");
     let dangling = good.replace("id = \"FM9002\"\nnote", "id = \"FM9999\"\nnote");
