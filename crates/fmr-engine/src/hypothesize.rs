@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use fmr_core::{
     AuditFinding, Characterization, Evidence, EvidenceKind, Hypothesis, HypothesisStatus, Origin,
-    ScoreTerm, TriedOutcome,
+    ScoreTerm, SymptomKind, TriedOutcome,
 };
 use fmr_kb::{Entry, KnowledgeBase};
 
@@ -30,6 +30,9 @@ const PHRASE_FLOOR: f64 = 0.5;
 const PHRASE_INFORMATION: f64 = 5.0;
 const W_ENVIRONMENT: f64 = 0.8;
 const W_CODE: f64 = 5.0;
+/// A described failure class (a slowdown, a hang, running out of memory, NaN)
+/// that none of the entry's signatures produces.
+const W_CLASS_MISMATCH: f64 = 1.0;
 const W_TRIED_FAILED: f64 = -2.0;
 const W_TRIED_HELPED: f64 = 1.0;
 /// Score of the "none of these" alternative in the softmax.
@@ -54,6 +57,7 @@ pub fn hypothesize(
         let mut status = HypothesisStatus::Active;
 
         let sig = signature_match(entry, c, &mut evidence);
+        let mismatch = class_mismatch(entry, c);
         let text = hit.map(EntryHits::text_score).unwrap_or(0.0);
         // A code finding makes a candidate on its own: the auditor saw the bug.
         let code = code_support(entry, findings, &mut evidence);
@@ -70,6 +74,13 @@ pub fn hypothesize(
                 "signatures",
                 W_SIGNATURE * sig,
                 format!("symptom signatures match {:.2}", sig),
+            ));
+        }
+        if let Some((confidence, class)) = mismatch {
+            terms.push(term(
+                "class",
+                -W_CLASS_MISMATCH * confidence,
+                format!("none of its signatures produces {class}"),
             ));
         }
         if let Some(h) = hit
@@ -358,6 +369,51 @@ fn signature_match(entry: &Entry, c: &Characterization, evidence: &mut Vec<Evide
         }
     }
     1.0 - miss
+}
+
+/// Failure classes that split the causes cleanly: a report of a slowdown, a hang,
+/// running out of memory or non-finite values is explained by the failures that
+/// produce that class of symptom, and a lexically close entry that cannot (a CTC
+/// decoding failure for "each epoch takes twice as long") is pushed down.
+const DECISIVE_CLASSES: &[(&str, &[SymptomKind])] = &[
+    ("a slowdown", &[SymptomKind::ThroughputRegression]),
+    ("a hang", &[SymptomKind::Hang]),
+    (
+        "running out of memory",
+        &[SymptomKind::OutOfMemory, SymptomKind::MemoryGrowth],
+    ),
+    (
+        "non-finite values or divergence",
+        &[
+            SymptomKind::NonFinite,
+            SymptomKind::Divergence,
+            SymptomKind::GradExplosion,
+            SymptomKind::Spike,
+            SymptomKind::LossScaleCollapse,
+        ],
+    ),
+];
+
+/// The most confident described symptom of a decisive class that none of the
+/// entry's signatures belongs to, with the class's name.
+fn class_mismatch(entry: &Entry, c: &Characterization) -> Option<(f64, &'static str)> {
+    let mut worst: Option<(f64, &'static str)> = None;
+    for symptom in &c.symptoms {
+        let Some((name, class)) = DECISIVE_CLASSES
+            .iter()
+            .find(|(_, kinds)| kinds.contains(&symptom.kind))
+        else {
+            continue;
+        };
+        let produces = entry
+            .signatures
+            .iter()
+            .any(|s| s.symptom_kind().is_some_and(|k| class.contains(&k)));
+        if !produces && worst.is_none_or(|(w, _)| symptom.confidence > w) {
+            worst = Some((symptom.confidence, name));
+        }
+    }
+    worst
 }
 
 /// Fit of framework, precision and model; and whether the environment rules it out.
@@ -865,6 +921,7 @@ fn precision_specific(entry: &Entry) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fmr_core::Symptom;
 
     #[test]
     fn model_families_are_named_by_whole_words() {
@@ -892,6 +949,41 @@ mod tests {
         assert!(!precision_specific(&entry), "bfloat16 is not float16");
         entry.title = "FP16 overflow without loss scaling".into();
         assert!(precision_specific(&entry));
+    }
+
+    #[test]
+    fn a_described_slowdown_lowers_entries_that_cannot_slow_a_run() {
+        let kb = KnowledgeBase::embedded();
+        let slowdown = Symptom {
+            code: "U000".into(),
+            kind: SymptomKind::ThroughputRegression,
+            run: None,
+            metric: None,
+            role: None,
+            window: None,
+            numbers: Default::default(),
+            statement: "each epoch takes twice as long".into(),
+            origin: Origin::UserText,
+            confidence: 0.7,
+        };
+        let c = Characterization {
+            symptoms: vec![slowdown],
+            ..Default::default()
+        };
+        let mut entry = kb.entries()[0].clone();
+        entry
+            .signatures
+            .retain(|s| s.kind != "throughput_regression");
+        assert_eq!(class_mismatch(&entry, &c), Some((0.7, "a slowdown")));
+        let mut slow = kb.entries()[0].signatures[0].clone();
+        slow.kind = "throughput_regression".into();
+        entry.signatures.push(slow);
+        assert_eq!(class_mismatch(&entry, &c), None);
+        // Kinds outside the decisive classes say nothing either way.
+        let mut plateau = c.clone();
+        plateau.symptoms[0].kind = SymptomKind::Plateau;
+        entry.signatures.pop();
+        assert_eq!(class_mismatch(&entry, &plateau), None);
     }
 
     #[test]
