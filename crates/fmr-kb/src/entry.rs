@@ -46,6 +46,14 @@ pub struct Signature {
     pub weight: f64,
 }
 
+impl Entry {
+    /// The practitioner phrasings a report is matched against, besides the
+    /// title: the aliases, then the presentations.
+    pub fn phrasings(&self) -> impl Iterator<Item = &String> {
+        self.aliases.iter().chain(&self.presentations)
+    }
+}
+
 impl Signature {
     pub fn symptom_kind(&self) -> Option<SymptomKind> {
         SymptomKind::parse(&self.kind)

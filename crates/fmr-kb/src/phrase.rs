@@ -64,8 +64,7 @@ impl PhraseIndex {
             .iter()
             .map(|e| {
                 let list = std::iter::once(&e.title)
-                    .chain(&e.aliases)
-                    .chain(&e.presentations)
+                    .chain(e.phrasings())
                     .map(|p| (p.clone(), phrase_words(p)))
                     .filter(|(_, words)| words.len() >= MIN_MATCHED)
                     .collect();
@@ -124,8 +123,7 @@ impl PhraseIndex {
 
 fn entry_text(e: &Entry) -> String {
     let mut parts: Vec<&str> = vec![&e.title, &e.summary];
-    parts.extend(e.aliases.iter().map(String::as_str));
-    parts.extend(e.presentations.iter().map(String::as_str));
+    parts.extend(e.phrasings().map(String::as_str));
     parts.extend(e.causes.iter().map(String::as_str));
     parts.extend(e.techniques.iter().map(String::as_str));
     parts.extend(e.phenomena.iter().map(String::as_str));

@@ -116,9 +116,7 @@ impl SearchIndex {
                     e.id,
                     american(&e.title),
                     american(
-                        &e.aliases
-                            .iter()
-                            .chain(&e.presentations)
+                        &e.phrasings()
                             .map(String::as_str)
                             .collect::<Vec<_>>()
                             .join(" . ")
