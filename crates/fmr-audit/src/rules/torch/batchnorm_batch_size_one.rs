@@ -74,9 +74,9 @@ impl AuditRule for BatchnormBatchSizeOne {
             let batch_size = loader
                 .argument(file, 1, "batch_size")
                 .and_then(|size| number_value(file, size));
-            let samples = match batch_size {
-                Some(1.0) => "one sample",
-                Some(2.0) if batchnorm_1d => "two samples",
+            let single_sample = match batch_size {
+                Some(1.0) => true,
+                Some(2.0) if batchnorm_1d => false,
                 _ => continue,
             };
             let Some(dataset) = loader.argument(file, 0, "dataset") else {
@@ -90,7 +90,7 @@ impl AuditRule for BatchnormBatchSizeOne {
             if !names_training_data(&names) || names_held_out_data(&names) {
                 continue;
             }
-            let message = if samples == "one sample" {
+            let message = if single_sample {
                 format!(
                     "`{}` trains with one sample per batch, and this file's model uses `{}` (line {norm_line}): in \
                      training mode BatchNorm normalizes by the statistics of a single sample, which raises for \
