@@ -215,7 +215,46 @@ pub fn evaluate_with(
                 continue;
             }
         };
-        let report = engine.investigate(&case_inputs(case));
+        // A case that breaks the engine counts as a miss and is named; the
+        // other cases still run.
+        let inputs = case_inputs(case);
+        let report = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine.investigate(&inputs)
+        })) {
+            Ok(report) => report,
+            Err(cause) => {
+                let why = cause
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| cause.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown cause".into());
+                problems.push(format!(
+                    "{}: the investigation failed ({why}); counted as a miss",
+                    case.id
+                ));
+                results.push(CaseResult {
+                    id: case.id.clone(),
+                    rank: None,
+                    retrieved: false,
+                    line_hit: case.bug.as_ref().map(|_| false),
+                    symptom_hits: Vec::new(),
+                    symptom_false: Vec::new(),
+                    symptom_missed: case
+                        .symptoms
+                        .iter()
+                        .flatten()
+                        .map(|k| k.as_str().to_string())
+                        .collect(),
+                    top_hypotheses: Vec::new(),
+                    top_likelihood: None,
+                    accept: case.accept.clone(),
+                });
+                if let Some(last) = results.last() {
+                    on_case(last);
+                }
+                continue;
+            }
+        };
         let rank = first_hit(&report, &accept, 3);
         let retrieved = engine
             .index

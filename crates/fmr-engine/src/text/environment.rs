@@ -388,7 +388,12 @@ pub fn hyperparameters_from_text(text: &str) -> BTreeMap<String, serde_json::Val
     };
     for phrase in PHRASES.iter() {
         for caps in phrase.pattern.captures_iter(text) {
-            let (whole, value) = (caps.get(0).expect("match"), caps.get(1).expect("group"));
+            // A shape with alternatives has one number group per branch: the
+            // value is whichever group took part in the match.
+            let whole = caps.get(0).expect("a match has its whole span");
+            let Some(value) = caps.iter().skip(1).flatten().next() else {
+                continue;
+            };
             if let Some(v) = parse_number(value.as_str())
                 && fits_context(phrase.name, text, whole, value)
             {
@@ -819,5 +824,21 @@ mod tests {
         assert!(!plausible("batch_size", 0.5));
         assert!(!plausible("learning_rate", 1000.0));
         assert!(plausible("warmup_steps", 0.0));
+    }
+
+    #[test]
+    fn a_value_in_the_second_branch_of_a_shape_is_read() {
+        // The accumulation shape has two branches, each with its own number
+        // group; the second used to panic on a missing first group.
+        let read = hyperparameters_from_text("I am accumulating 10 batches before each step");
+        assert_eq!(
+            read.get("gradient_accumulation_steps"),
+            Some(&serde_json::json!(10))
+        );
+        let read = hyperparameters_from_text("we accumulate the gradients over 8 steps");
+        assert_eq!(
+            read.get("gradient_accumulation_steps"),
+            Some(&serde_json::json!(8))
+        );
     }
 }
