@@ -45,7 +45,8 @@ pub fn plan(
                 sources: practical_first(&h.sources, 2),
                 likelihood: round3((h.likelihood * 1.2).min(0.95)),
                 effort: Effort::Low,
-                diagnostic_value: 0.8,
+                // Fixing a found bug either cures the run or rules the hypothesis out.
+                diagnostic_value: 1.0,
                 hypothesis: h.id.clone(),
             });
         }
