@@ -970,6 +970,28 @@ mod tests {
     }
 
     #[test]
+    fn a_widely_reported_failure_gets_a_bounded_lift_over_a_thin_one() {
+        let kb = KnowledgeBase::embedded();
+        let mut entry = kb.entries()[0].clone();
+        let source = entry.sources[0].clone();
+        let cause = entry.causes[0].clone();
+        let shaped = |entry: &mut Entry, n: usize| {
+            entry.sources = vec![source.clone(); n];
+            entry.causes = vec![cause.clone(); n];
+            how_documented(entry).0
+        };
+        let typical = shaped(&mut entry, 5);
+        assert!(
+            typical.abs() < 1e-9,
+            "a typical entry is neutral, got {typical}"
+        );
+        let thin = shaped(&mut entry, 2);
+        let wide = shaped(&mut entry, 9);
+        assert!(thin < 0.0 && wide > 0.0, "thin {thin}, wide {wide}");
+        assert_eq!(shaped(&mut entry, 500), MAX_DOCUMENTED);
+    }
+
+    #[test]
     fn only_an_fp16_title_is_ruled_out_by_bf16() {
         let kb = KnowledgeBase::embedded();
         let mut entry = kb.entries()[0].clone();
