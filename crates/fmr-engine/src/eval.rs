@@ -215,13 +215,13 @@ pub fn evaluate_with(
                 continue;
             }
         };
-        // A case that breaks the engine counts as a miss and is named; the
-        // other cases still run.
+        // A case that breaks the engine counts as a miss everywhere and is
+        // named; the other cases still run.
         let inputs = case_inputs(case);
         let report = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             engine.investigate(&inputs)
         })) {
-            Ok(report) => report,
+            Ok(report) => Some(report),
             Err(cause) => {
                 let why = cause
                     .downcast_ref::<&str>()
@@ -232,44 +232,28 @@ pub fn evaluate_with(
                     "{}: the investigation failed ({why}); counted as a miss",
                     case.id
                 ));
-                results.push(CaseResult {
-                    id: case.id.clone(),
-                    rank: None,
-                    retrieved: false,
-                    line_hit: case.bug.as_ref().map(|_| false),
-                    symptom_hits: Vec::new(),
-                    symptom_false: Vec::new(),
-                    symptom_missed: case
-                        .symptoms
-                        .iter()
-                        .flatten()
-                        .map(|k| k.as_str().to_string())
-                        .collect(),
-                    top_hypotheses: Vec::new(),
-                    top_likelihood: None,
-                    accept: case.accept.clone(),
-                });
-                if let Some(last) = results.last() {
-                    on_case(last);
-                }
-                continue;
+                None
             }
         };
-        let rank = first_hit(&report, &accept, 3);
-        let retrieved = engine
-            .index
-            .search(&case.symptom, fmr_kb::Level::Exact, 3)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|hit| engine.kb.get(&hit.id))
-            .any(|e| entry_matches(e, &accept));
+        let report = report.as_ref();
+        let rank = report.and_then(|r| first_hit(r, &accept, 3));
+        let retrieved = report.is_some()
+            && engine
+                .index
+                .search(&case.symptom, fmr_kb::Level::Exact, 3)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|hit| engine.kb.get(&hit.id))
+                .any(|e| entry_matches(e, &accept));
         let line_hit = case.bug.as_ref().map(|(file, line)| {
-            report.audit_findings.iter().any(|f| {
-                (f.file == *file || f.file.ends_with(&format!("/{file}")))
-                    && f.line.abs_diff(*line) <= 1
+            report.is_some_and(|r| {
+                r.audit_findings.iter().any(|f| {
+                    (f.file == *file || f.file.ends_with(&format!("/{file}")))
+                        && f.line.abs_diff(*line) <= 1
+                })
             })
         });
-        let (symptom_hits, symptom_false, symptom_missed) = symptom_scores(case, &report);
+        let (symptom_hits, symptom_false, symptom_missed) = symptom_scores(case, report);
         results.push(CaseResult {
             id: case.id.clone(),
             rank,
@@ -279,12 +263,13 @@ pub fn evaluate_with(
             symptom_false,
             symptom_missed,
             top_hypotheses: report
-                .hypotheses
                 .iter()
-                .take(3)
+                .flat_map(|r| r.hypotheses.iter().take(3))
                 .map(|h| format!("{} {}", h.id, h.title))
                 .collect(),
-            top_likelihood: report.hypotheses.first().map(|h| h.likelihood),
+            top_likelihood: report
+                .and_then(|r| r.hypotheses.first())
+                .map(|h| h.likelihood),
             accept: case.accept.clone(),
         });
         if let Some(last) = results.last() {
@@ -341,18 +326,18 @@ fn ratio(part: usize, whole: usize) -> f64 {
     }
 }
 
-/// Kinds the detectors measured, against the labelled kinds of a case.
+/// Kinds the detectors measured, against the labelled kinds of a case; without
+/// a report (the investigation failed) every labelled kind is missed.
 fn symptom_scores(
     case: &EvalCase,
-    report: &fmr_core::Report,
+    report: Option<&fmr_core::Report>,
 ) -> (Vec<String>, Vec<String>, Vec<String>) {
     let Some(labelled) = &case.symptoms else {
         return Default::default();
     };
     let mut detected: Vec<fmr_core::SymptomKind> = report
-        .characterization
-        .symptoms
         .iter()
+        .flat_map(|r| &r.characterization.symptoms)
         .filter(|s| s.origin == fmr_core::Origin::Detector)
         .map(|s| s.kind)
         .collect();
