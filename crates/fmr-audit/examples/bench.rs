@@ -1,6 +1,8 @@
 //! Times the audit of a directory and prints its throughput:
 //! `cargo run --release -p fmr-audit --example bench -- path/to/project [RUNS] [--per-rule]`.
-//! `bench/audit/run.sh` generates a large project and runs this on it.
+//! `bench/audit/run.sh` generates a large project and runs this on it. It also times what an
+//! investigation needs of the code (audit, code index, hyperparameter scan) as three separate
+//! walks and as one [`fmr_audit::study_project`], and prints the ratio.
 //!
 //! `--per-rule` also prints where the time goes, single-threaded: parsing, indexing, and each
 //! rule (the first rule to ask for a shared analysis, such as imports or gradient events, pays
@@ -54,9 +56,38 @@ fn main() {
         lines as f64 / best,
         rayon::current_num_threads()
     );
+    print_study_comparison(&mut out, &path, runs);
     if per_rule {
         print_breakdown(&mut out, &sources);
     }
+}
+
+/// What an investigation with `--code` asks of the project, done two ways side by side: the
+/// three separate walks (`audit_path`, `locate`, `scan_project`), each parsing every file, and
+/// `study_project`, which parses each file once. Best of `runs` each.
+fn print_study_comparison(out: &mut impl Write, path: &Path, runs: usize) {
+    let best_of = |work: &dyn Fn()| {
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                work();
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let separate = best_of(&|| {
+        std::hint::black_box(fmr_audit::audit_path(path, RULES));
+        std::hint::black_box(fmr_audit::locate(path));
+        std::hint::black_box(fmr_audit::paper::scan_project(path, &[]));
+    });
+    let once = best_of(&|| {
+        std::hint::black_box(fmr_audit::study_project(path, RULES));
+    });
+    let _ = writeln!(
+        out,
+        "audit + index + scan: three walks {separate:.3} s, one study {once:.3} s, ratio {:.2}x",
+        separate / once
+    );
 }
 
 /// Single-threaded time spent parsing, indexing and in each rule.

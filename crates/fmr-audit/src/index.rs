@@ -111,7 +111,7 @@ pub fn locate(path: &Path) -> CodeIndex {
                 problem: error.to_string(),
             })?;
             let mut part = CodeIndex::default();
-            index_file(&file, &mut part);
+            index_file(&Context::new(&file), &mut part);
             Ok(part)
         })
         .collect();
@@ -133,13 +133,13 @@ pub fn locate(path: &Path) -> CodeIndex {
 pub fn index_source(display_path: &str, text: &str) -> CodeIndex {
     let mut index = CodeIndex::default();
     if let Ok(file) = SourceFile::parse(display_path, text) {
-        index_file(&file, &mut index);
+        index_file(&Context::new(&file), &mut index);
     }
     index
 }
 
-fn index_file(source: &SourceFile, index: &mut CodeIndex) {
-    let file = &Context::new(source);
+/// Adds one parsed file's training loops, losses, loaders and optimizers to `index`.
+pub(crate) fn index_file(file: &Context<'_>, index: &mut CodeIndex) {
     let locals = file.locals();
     let imports = file.imports();
     let trains = |node: Node<'_>| is_training_event(file, node);

@@ -19,7 +19,8 @@
 //! - [`audit_path`] walks a directory (honouring `.gitignore`), audits files in parallel, reports
 //!   unreadable files as [`InputProblem`]s and carries on; [`locate`] builds the [`CodeIndex`]
 //!   the engine uses to point a delegation at the training loop, the loss, the data loader or
-//!   the optimizer.
+//!   the optimizer; [`study_project`] does both, and the hyperparameter scan, from one parse of
+//!   each file.
 
 mod auditor;
 mod context;
@@ -30,6 +31,7 @@ mod rule;
 mod rules;
 mod semantic;
 mod source;
+mod study;
 mod syntax;
 pub mod trace;
 
@@ -44,6 +46,7 @@ pub use index::{CodeIndex, index_source, locate};
 pub use registry::{RULES, rule};
 pub use rule::AuditRule;
 pub use source::{ParseError, SourceFile};
+pub use study::{ProjectStudy, study_project};
 
 /// Files larger than this are generated code or data, not training scripts.
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -116,11 +119,17 @@ pub fn audit_path(path: &Path, rules: &[&'static dyn AuditRule]) -> AuditReport 
 
 /// Runs `rules` over one parsed file, sharing one [`Context`] between them.
 fn check_file(file: &SourceFile, rules: &[&'static dyn AuditRule]) -> Vec<AuditFinding> {
-    let context = Context::new(file);
-    rules.iter().flat_map(|rule| rule.check(&context)).collect()
+    check_context(&Context::new(file), rules)
 }
 
-fn sort_findings(findings: &mut [AuditFinding]) {
+pub(crate) fn check_context(
+    context: &Context<'_>,
+    rules: &[&'static dyn AuditRule],
+) -> Vec<AuditFinding> {
+    rules.iter().flat_map(|rule| rule.check(context)).collect()
+}
+
+pub(crate) fn sort_findings(findings: &mut [AuditFinding]) {
     findings.sort_by(|a, b| {
         (a.file.as_str(), a.line, a.rule.as_str(), a.column).cmp(&(
             b.file.as_str(),

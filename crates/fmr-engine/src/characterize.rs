@@ -8,12 +8,31 @@ use fmr_core::{
     Tried,
 };
 
+use fmr_audit::ProjectStudy;
+
 use crate::Inputs;
 use crate::text;
 
 /// Builds the characterization from the runs read, the symptoms detected in
-/// them and the user's own words.
+/// them and the user's own words. Code named by `inputs.code` is studied here;
+/// [`characterize_studied`] takes a study already made.
 pub fn characterize(inputs: &Inputs, runs: &[Run], detected: Vec<Symptom>) -> Characterization {
+    let study = inputs
+        .code
+        .as_deref()
+        .map(|code| fmr_audit::study_project(code, fmr_audit::RULES));
+    characterize_studied(inputs, runs, detected, study.as_ref())
+}
+
+/// [`characterize`] with the code of `inputs.code` already studied, so that an
+/// investigation reads and parses it once for the environment, the audit and
+/// the code index.
+pub fn characterize_studied(
+    inputs: &Inputs,
+    runs: &[Run],
+    detected: Vec<Symptom>,
+    code: Option<&ProjectStudy>,
+) -> Characterization {
     let described = inputs
         .symptom
         .as_deref()
@@ -34,7 +53,7 @@ pub fn characterize(inputs: &Inputs, runs: &[Run], detected: Vec<Symptom>) -> Ch
         }
     }
 
-    let environment = environment(inputs, runs);
+    let environment = environment(inputs, runs, code);
     let onset = onset(inputs, &symptoms);
     let tried = inputs
         .tried
@@ -130,7 +149,7 @@ fn onset(inputs: &Inputs, symptoms: &[Symptom]) -> Option<Onset> {
 
 /// Framework, precision, model, scale and hyperparameters, from config files,
 /// `--env KEY=VALUE` and the user's words, in that order of trust (later wins).
-fn environment(inputs: &Inputs, runs: &[Run]) -> Environment {
+fn environment(inputs: &Inputs, runs: &[Run], code: Option<&ProjectStudy>) -> Environment {
     let mut env = Environment::default();
     for run in runs {
         for (key, value) in &run.config {
@@ -161,10 +180,8 @@ fn environment(inputs: &Inputs, runs: &[Run]) -> Environment {
         env.distributed = text::distributed_from_text(&words);
     }
     if env.framework.is_none() {
-        let mut imported: Vec<&str> = inputs
-            .code
-            .as_deref()
-            .map(crate::code_context::frameworks_in_code)
+        let mut imported: Vec<&str> = code
+            .map(|study| crate::code_context::frameworks_of_modules(&study.imported_modules))
             .unwrap_or_default();
         for (_, text) in &inputs.code_snippets {
             imported.extend(crate::code_context::frameworks_in_source(text));
@@ -175,8 +192,8 @@ fn environment(inputs: &Inputs, runs: &[Run]) -> Environment {
     for (key, value) in &inputs.env {
         absorb(&mut env, key, &parse_value(value));
     }
-    if let Some(code) = inputs.code.as_deref() {
-        absorb_code_values(&mut env, code);
+    if let Some(study) = code {
+        absorb_code_values(&mut env, &study.scan);
     }
     if !env.hyperparameters.contains_key("learning_rate")
         && let Some(peak) = logged_peak_learning_rate(runs)
@@ -192,8 +209,7 @@ fn environment(inputs: &Inputs, runs: &[Run]) -> Environment {
 /// scanner. They are defaults a launch command may override, so they only fill
 /// names that logs, flags and words left open, and only when the code agrees with
 /// itself (one distinct value). The optimizer's class is kept as `optimizer`.
-fn absorb_code_values(env: &mut Environment, code: &std::path::Path) {
-    let scan = fmr_audit::paper::scan_project(code, &[]);
+fn absorb_code_values(env: &mut Environment, scan: &fmr_audit::paper::CodeScan) {
     let mut by_param: BTreeMap<String, Vec<&fmr_audit::paper::CodeValue>> = BTreeMap::new();
     for value in &scan.values {
         let canonical = canonical_hyperparameter(&value.param).unwrap_or(value.param.as_str());

@@ -1,8 +1,6 @@
 //! What the user's code says about the environment: the frameworks it imports.
-//! A cheap, bounded scan of import lines, so a run with `--code` does not ask
+//! Read from the import statements, so a run with `--code` does not ask
 //! "which framework?" when the code already says.
-
-use std::path::Path;
 
 /// (import prefix, framework name), most specific first.
 const FRAMEWORK_IMPORTS: &[(&str, &str)] = &[
@@ -23,34 +21,16 @@ const FRAMEWORK_IMPORTS: &[(&str, &str)] = &[
     ("torch", "pytorch"),
 ];
 
-/// Files and bytes read at most, so a huge tree costs little.
-const MAX_FILES: usize = 400;
-const MAX_BYTES_PER_FILE: usize = 64 * 1024;
-
-/// Frameworks imported by Python files under `path` (a file or a directory),
-/// most specific first, without duplicates.
-pub fn frameworks_in_code(path: &Path) -> Vec<&'static str> {
-    let mut files = Vec::new();
-    collect_python(path, &mut files, 0);
-    let mut found: Vec<&'static str> = Vec::new();
-    for file in files {
-        let Ok(bytes) = std::fs::read(&file) else {
-            continue;
-        };
-        let text =
-            String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_BYTES_PER_FILE)]).into_owned();
-        found.extend(frameworks_in_source(&text));
+/// Frameworks named by the modules a project imports (as
+/// [`fmr_audit::ProjectStudy::imported_modules`] lists them), most specific first.
+pub fn frameworks_of_modules<'a>(
+    modules: impl IntoIterator<Item = &'a String>,
+) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for module in modules {
+        push_frameworks(module, &mut out);
     }
-    FRAMEWORK_IMPORTS
-        .iter()
-        .map(|(_, f)| *f)
-        .filter(|f| found.contains(f))
-        .fold(Vec::new(), |mut acc, f| {
-            if !acc.contains(&f) {
-                acc.push(f);
-            }
-            acc
-        })
+    most_specific_first(out)
 }
 
 /// Frameworks named by the import lines of one source text.
@@ -65,48 +45,26 @@ pub fn frameworks_in_source(text: &str) -> Vec<&'static str> {
             continue;
         };
         let module = module.split([' ', ',']).next().unwrap_or_default();
-        for (prefix, name) in FRAMEWORK_IMPORTS {
-            let rest = module.strip_prefix(prefix);
-            if rest.is_some_and(|r| r.is_empty() || r.starts_with('.')) && !out.contains(name) {
-                out.push(*name);
-            }
-        }
+        push_frameworks(module, &mut out);
     }
-    // Most specific first, in the table's order.
-    out.sort_by_key(|name| FRAMEWORK_IMPORTS.iter().position(|(_, f)| f == name));
-    out
+    most_specific_first(out)
 }
 
-fn collect_python(path: &Path, out: &mut Vec<std::path::PathBuf>, depth: usize) {
-    if out.len() >= MAX_FILES || depth > 12 {
-        return;
-    }
-    if path.is_file() {
-        if path.extension().is_some_and(|e| e == "py") {
-            out.push(path.to_path_buf());
+/// Adds the frameworks a dotted module belongs to (`ray.rllib.algorithms` is RLlib;
+/// `torchvision_like` is nothing).
+fn push_frameworks(module: &str, out: &mut Vec<&'static str>) {
+    for (prefix, name) in FRAMEWORK_IMPORTS {
+        let rest = module.strip_prefix(prefix);
+        if rest.is_some_and(|r| r.is_empty() || r.starts_with('.')) && !out.contains(name) {
+            out.push(*name);
         }
-        return;
     }
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return;
-    };
-    let mut children: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    children.sort();
-    for child in children {
-        let name = child
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if name.starts_with('.')
-            || matches!(
-                name,
-                "__pycache__" | "node_modules" | "venv" | "site-packages"
-            )
-        {
-            continue;
-        }
-        collect_python(&child, out, depth + 1);
-    }
+}
+
+/// In the table's order, which puts the most specific first.
+fn most_specific_first(mut frameworks: Vec<&'static str>) -> Vec<&'static str> {
+    frameworks.sort_by_key(|name| FRAMEWORK_IMPORTS.iter().position(|(_, f)| f == name));
+    frameworks
 }
 
 #[cfg(test)]
@@ -122,5 +80,17 @@ mod tests {
             vec!["rllib"]
         );
         assert!(frameworks_in_source("import torchvision_like_name").is_empty());
+    }
+
+    #[test]
+    fn names_a_projects_frameworks_from_its_imported_modules() {
+        let modules: Vec<String> = ["numpy", "pytorch_lightning.callbacks", "torch.nn"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            frameworks_of_modules(&modules),
+            vec!["lightning", "pytorch"]
+        );
+        assert!(frameworks_of_modules(&["jaxtyping".to_string()]).is_empty());
     }
 }

@@ -1,30 +1,11 @@
 //! Stage 5: briefs for the code auditors — the hypothesis, where to look, what
 //! to look for — and running them.
 
-use std::path::Path;
-
-use fmr_core::{AuditFinding, Delegation, Hypothesis, HypothesisStatus, InputProblem};
+use fmr_core::{AuditFinding, Delegation, Hypothesis, HypothesisStatus};
 use fmr_kb::KnowledgeBase;
 
 /// How many leading hypotheses get a delegation.
 const DELEGATED: usize = 6;
-
-pub struct Audit {
-    pub findings: Vec<AuditFinding>,
-    pub problems: Vec<InputProblem>,
-    pub files_scanned: usize,
-}
-
-/// Runs every audit rule over the code once; delegations then say which findings
-/// answer which hypothesis.
-pub fn audit_code(code: &Path) -> Audit {
-    let report = fmr_audit::audit_path(code, fmr_audit::RULES);
-    Audit {
-        findings: report.findings,
-        problems: report.problems,
-        files_scanned: report.files_scanned,
-    }
-}
 
 pub fn audit_snippet(name: &str, text: &str) -> Vec<AuditFinding> {
     fmr_audit::audit_source(name, text, fmr_audit::RULES)
@@ -34,10 +15,9 @@ pub fn audit_snippet(name: &str, text: &str) -> Vec<AuditFinding> {
 pub fn delegations(
     hypotheses: &[Hypothesis],
     kb: &KnowledgeBase,
-    code: Option<&Path>,
+    index: Option<&fmr_audit::CodeIndex>,
     findings: &[AuditFinding],
 ) -> Vec<Delegation> {
-    let index = code.map(fmr_audit::locate);
     let mut out: Vec<Delegation> = Vec::new();
     for h in hypotheses
         .iter()
@@ -58,7 +38,7 @@ pub fn delegations(
         }
         for (auditor, rules) in by_auditor {
             let codes: Vec<String> = rules.iter().map(|r| r.code().to_string()).collect();
-            let location = index.as_ref().and_then(|ix| {
+            let location = index.and_then(|ix| {
                 let places = match code_site(&codes) {
                     Site::Loss => &ix.loss_calls,
                     Site::Loader => &ix.data_loaders,

@@ -126,8 +126,14 @@ impl Engine {
         let mut problems: Vec<InputProblem> = ingested.problems;
         let runs = ingested.runs;
 
+        // The code is read and parsed once, for the environment, the audit and the index.
+        let study = inputs
+            .code
+            .as_deref()
+            .map(|code| fmr_audit::study_project(code, fmr_audit::RULES));
         let detected = runs.iter().flat_map(fmr_detect::detect).collect();
-        let characterization = characterize::characterize(inputs, &runs, detected);
+        let characterization =
+            characterize::characterize_studied(inputs, &runs, detected, study.as_ref());
 
         let query_text = inputs.query_text();
         let (queries, hits) = search::search(
@@ -138,10 +144,10 @@ impl Engine {
         );
 
         let mut audit_findings = Vec::new();
-        if let Some(code) = &inputs.code {
-            let audit = delegate::audit_code(code);
-            audit_findings.extend(audit.findings);
-            problems.extend(audit.problems);
+        if let Some(study) = &study {
+            audit_findings.extend(study.findings.iter().cloned());
+            problems.extend(study.problems.iter().cloned());
+            problems.extend(study.scan.problems.iter().cloned());
         }
         for (name, text) in &inputs.code_snippets {
             audit_findings.extend(delegate::audit_snippet(name, text));
@@ -161,7 +167,7 @@ impl Engine {
         let delegations = delegate::delegations(
             &hypotheses,
             &self.kb,
-            inputs.code.as_deref(),
+            study.as_ref().map(|study| &study.index),
             &audit_findings,
         );
         let findings = synthesize::findings(&characterization, &hypotheses, &self.kb);

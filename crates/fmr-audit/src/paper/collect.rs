@@ -179,7 +179,7 @@ const NOT_CONFIGS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FileKind {
+pub(crate) enum FileKind {
     Python,
     Yaml,
     Json,
@@ -215,33 +215,46 @@ pub fn scan_project(root: &Path, extra_names: &[String]) -> CodeScan {
             scan_file(&path, &display, kind, &path_contexts(&context_path), &extra)
         })
         .collect();
-    for part in parts {
-        match part {
-            Ok(part) => {
-                scan.files_scanned += 1;
-                scan.values.extend(part.values);
-                scan.evidence.extend(part.evidence);
-                scan.problems.extend(part.problems);
-                for (anchor, location) in part.anchors {
-                    if scan.anchor(anchor).is_none() {
-                        scan.anchors.push((anchor, location));
+    scan.absorb(parts);
+    scan
+}
+
+impl CodeScan {
+    /// Adds the files' contributions (or why a file could not be read), then derives the
+    /// evidence the values imply and sorts the values by file and line.
+    pub(crate) fn absorb(&mut self, parts: Vec<Result<FileScan, InputProblem>>) {
+        let scan = self;
+        for part in parts {
+            match part {
+                Ok(part) => {
+                    scan.files_scanned += 1;
+                    scan.values.extend(part.values);
+                    scan.evidence.extend(part.evidence);
+                    scan.problems.extend(part.problems);
+                    for (anchor, location) in part.anchors {
+                        if scan.anchor(anchor).is_none() {
+                            scan.anchors.push((anchor, location));
+                        }
                     }
                 }
+                Err(problem) => scan.problems.push(problem),
             }
-            Err(problem) => scan.problems.push(problem),
         }
+        scan.evidence.extend(evidence_from_values(&scan.values));
+        scan.values
+            .sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
     }
-    scan.evidence.extend(evidence_from_values(&scan.values));
-    scan.values
-        .sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
-    scan
 }
 
 /// Reads in-memory Python code (a snippet, a test) as [`scan_project`] reads a file.
 pub fn scan_python_source(display: &str, text: &str) -> CodeScan {
     let mut scan = CodeScan::default();
     if let Ok(file) = SourceFile::parse(display, text) {
-        let part = scan_python(&file, path_contexts(display), &HashSet::new());
+        let part = scan_python(
+            &Context::new(&file),
+            path_contexts(display),
+            &HashSet::new(),
+        );
         scan.files_scanned = 1;
         scan.values = part.values;
         scan.evidence = part.evidence;
@@ -253,9 +266,9 @@ pub fn scan_python_source(display: &str, text: &str) -> CodeScan {
 
 /// A file to read: its path, display path, kind, and the path whose words give it context
 /// (relative to the root; only the file name when the root is the file).
-type ProjectFile = (PathBuf, String, FileKind, String);
+pub(crate) type ProjectFile = (PathBuf, String, FileKind, String);
 
-fn project_files(root: &Path, problems: &mut Vec<InputProblem>) -> Vec<ProjectFile> {
+pub(crate) fn project_files(root: &Path, problems: &mut Vec<InputProblem>) -> Vec<ProjectFile> {
     let given = root.display().to_string();
     let metadata = match std::fs::metadata(root) {
         Ok(metadata) => metadata,
@@ -292,7 +305,7 @@ fn project_files(root: &Path, problems: &mut Vec<InputProblem>) -> Vec<ProjectFi
 
 /// What one file contributed.
 #[derive(Default)]
-struct FileScan {
+pub(crate) struct FileScan {
     values: Vec<CodeValue>,
     evidence: Vec<Evidence>,
     problems: Vec<InputProblem>,
@@ -313,16 +326,26 @@ fn scan_file(
     let text = read_source(path).map_err(problem)?;
     if kind == FileKind::Python {
         let file = SourceFile::parse(display, text).map_err(|error| problem(error.to_string()))?;
-        return Ok(scan_python(&file, *path_contexts, extra));
+        return Ok(scan_python(&Context::new(&file), *path_contexts, extra));
     }
+    scan_config(&text, display, kind, path_contexts, extra).map_err(problem)
+}
+
+/// The values a config file sets; an error says why the text is not valid for its kind.
+pub(crate) fn scan_config(
+    text: &str,
+    display: &str,
+    kind: FileKind,
+    path_contexts: &Contexts,
+    extra: &HashSet<String>,
+) -> Result<FileScan, String> {
     let items = match kind {
-        FileKind::Yaml => super::configs::yaml_items(&text),
-        FileKind::Json => super::configs::json_items(&text),
-        FileKind::Toml => super::configs::toml_items(&text),
-        FileKind::Gin => Ok(super::configs::gin_items(&text)),
-        FileKind::Python => unreachable!("handled above"),
-    }
-    .map_err(problem)?;
+        FileKind::Yaml => super::configs::yaml_items(text),
+        FileKind::Json => super::configs::json_items(text),
+        FileKind::Toml => super::configs::toml_items(text),
+        FileKind::Gin => Ok(super::configs::gin_items(text)),
+        FileKind::Python => Err("Python source is scanned from its syntax tree".to_owned()),
+    }?;
     let lines: Vec<&str> = text.lines().collect();
     let mut scan = FileScan::default();
     for mut item in items {
@@ -338,7 +361,7 @@ fn scan_file(
 
 /// Contexts implied by where a file lives: `conf/optimizer/adamw.yaml` is about the optimizer,
 /// `configs/eval.yaml` and `bench.py` are not about training.
-fn path_contexts(display: &str) -> Contexts {
+pub(crate) fn path_contexts(display: &str) -> Contexts {
     let without_extension = display.rsplit_once('.').map_or(display, |(stem, _)| stem);
     let contexts = without_extension
         .split('/')
@@ -376,14 +399,18 @@ fn path_contexts(display: &str) -> Contexts {
     }
 }
 
-fn scan_python(file: &SourceFile, path_contexts: Contexts, extra: &HashSet<String>) -> FileScan {
-    let context = Context::new(file);
+pub(crate) fn scan_python(
+    context: &Context<'_>,
+    path_contexts: Contexts,
+    extra: &HashSet<String>,
+) -> FileScan {
+    let file = context.source();
     let mut scan = FileScan::default();
     // Benchmarks, sampling and evaluation scripts do not show how the model trains.
     if path_contexts.has(Ctx::Eval) {
         return scan;
     }
-    let extraction = super::python::extract(&context);
+    let extraction = super::python::extract(context);
     for mut item in extraction.items {
         item.contexts = item.contexts.union(path_contexts);
         let snippet = file.line_text(item.line).trim().to_owned();
@@ -403,7 +430,7 @@ fn scan_python(file: &SourceFile, path_contexts: Contexts, extra: &HashSet<Strin
             )
         })
         .collect();
-    detect_in_python(&context, &mut scan.evidence);
+    detect_in_python(context, &mut scan.evidence);
     scan
 }
 

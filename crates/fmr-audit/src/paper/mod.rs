@@ -22,7 +22,7 @@
 //! ```
 
 mod align;
-mod collect;
+pub(crate) mod collect;
 pub mod components;
 mod configs;
 pub mod names;
