@@ -5,8 +5,13 @@ use std::collections::BTreeMap;
 use fmr_core::{Characterization, Query, SymptomKind};
 use fmr_kb::{KnowledgeBase, Level, SearchIndex};
 
-/// How many hits each query keeps.
-const HITS_PER_QUERY: usize = 15;
+/// How many hits each query keeps. Entries past the first fifteen of the
+/// symptom query still win now and then on their phrasings and signatures.
+const HITS_PER_QUERY: usize = 20;
+/// Words of the user's description a query keeps (setting names come first).
+const DESCRIBED_WORDS: usize = 80;
+/// Words a query keeps in all.
+const QUERY_WORDS: usize = 100;
 /// How many top entries seed the analogy walk.
 const ANALOGY_SEEDS: usize = 3;
 
@@ -68,7 +73,14 @@ pub fn search(
     // lift any entry that happens to name them ("SFTTrainer") above the one that
     // describes the mechanism. The framework itself still joins the query once.
     let described = symptom_text.map(strip_library_names).unwrap_or_default();
-    let l1 = [described.as_str(), &kind_words, &context].join(" ");
+    // The description is capped on its own, so that a long one cannot push the
+    // symptom kinds and the framework out of the query.
+    let l1 = [
+        capped(&described, DESCRIBED_WORDS).as_str(),
+        &kind_words,
+        &context,
+    ]
+    .join(" ");
     run_query(
         index,
         &mut queries,
@@ -212,7 +224,6 @@ fn symptom_kinds(c: &Characterization) -> Vec<SymptomKind> {
     kinds
 }
 
-/// Collapses whitespace and caps the query at a sensible length.
 /// The text without names of training libraries and their trainer classes.
 fn strip_library_names(text: &str) -> String {
     static NAMES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
@@ -224,9 +235,17 @@ fn strip_library_names(text: &str) -> String {
     NAMES.replace_all(text, " ").into_owned()
 }
 
+/// Collapses whitespace and caps the query at a sensible length.
 fn squash(text: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words.into_iter().take(60).collect::<Vec<_>>().join(" ")
+    capped(text, QUERY_WORDS)
+}
+
+/// The first `max` whitespace-separated words of `text`, single-spaced.
+fn capped(text: &str, max: usize) -> String {
+    text.split_whitespace()
+        .take(max)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Words a practitioner would use for a symptom kind.
@@ -385,6 +404,23 @@ mod tests {
         hits.values()
             .filter_map(|h| h.by_level.get(&level.number()).copied())
             .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn a_long_description_keeps_the_symptom_kinds_and_framework_in_the_query() {
+        let kb = KnowledgeBase::embedded();
+        let index = SearchIndex::build(kb.entries()).expect("index");
+        let mut c = Characterization {
+            symptoms: crate::text::symptoms_from_text("the loss becomes NaN", "symptom"),
+            ..Characterization::default()
+        };
+        c.environment.framework = Some("jax".into());
+        let long = "we changed several things in the preprocessing stage last week ".repeat(15);
+        let (queries, _) = search(&c, Some(&long), &kb, &index);
+        let exact = &queries[0];
+        assert_eq!(exact.level, Level::Exact.number());
+        assert!(exact.text.ends_with("loss nan inf jax"), "{}", exact.text);
+        assert!(exact.text.split_whitespace().count() <= QUERY_WORDS);
     }
 
     #[test]
