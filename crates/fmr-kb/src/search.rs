@@ -1,6 +1,8 @@
 //! Full-text search over the entries: an in-memory SQLite FTS5 table with the
 //! porter stemmer, ranked by bm25 with per-level column weights.
 
+use std::borrow::Cow;
+
 use rusqlite::{Connection, params};
 
 use crate::Entry;
@@ -111,7 +113,8 @@ impl SearchIndex {
                     &e.frameworks.join(" "),
                 ]
                 .join(" . ");
-                let american = |text: &str| american_spelling(text).into_owned();
+                let american =
+                    |text: &str| american_spelling(&joined_zero_stages(text)).into_owned();
                 insert.execute(params![
                     e.id,
                     american(&e.title),
@@ -180,6 +183,7 @@ impl SearchIndex {
 /// digits, without stop words, pure numbers or one-letter tokens, deduplicated in
 /// order. Tokens keep digits when mixed with letters (`fp16`, `bf16`, `l2`).
 pub fn query_terms(text: &str) -> Vec<String> {
+    let text = joined_zero_stages(text);
     let mut out: Vec<String> = Vec::new();
     for raw in text.split(|c: char| !c.is_alphanumeric()) {
         let token = raw.to_lowercase();
@@ -201,6 +205,18 @@ pub fn query_terms(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// DeepSpeed's ZeRO stages written as one word, `zero3`, however the text spells them
+/// ("ZeRO-3", "zero_3", "ZeRO stage 3", "ZeRO 3"). Split in two, the stage became the word
+/// "zero" and a dropped digit, and a report about ZeRO-3 matched entries about a loss that is
+/// zero. A bare "zero 3" counts only as DeepSpeed writes it, with a capital R.
+pub fn joined_zero_stages(text: &str) -> Cow<'_, str> {
+    static STAGE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(?:(?i:zero)[-_]?(?i:[-_ ]?stage[-_ ]?)?|ZeRO )([0-3])\b")
+            .expect("valid regex")
+    });
+    STAGE.replace_all(text, "zero$1")
 }
 
 const STOP_WORDS: &[&str] = &[
@@ -229,6 +245,39 @@ mod tests {
             vec!["loss", "becomes", "nan", "2k", "fp16", "lr"]
         );
         assert!(query_terms("the of and 123").is_empty());
+    }
+
+    #[test]
+    fn zero_stages_are_one_word_and_a_zero_loss_is_not_a_stage() {
+        assert_eq!(
+            query_terms("DeepSpeed ZeRO-3, zero_2, ZeRO stage 1, ZeRO 2 and zero3"),
+            vec!["deepspeed", "zero3", "zero2", "zero1"]
+        );
+        assert_eq!(
+            query_terms("loss is zero 3 times"),
+            vec!["loss", "zero", "times"]
+        );
+        assert_eq!(
+            query_terms("zero-shot accuracy"),
+            vec!["zero", "shot", "accuracy"]
+        );
+    }
+
+    #[test]
+    fn a_zero_stage_query_finds_only_entries_about_that_stage() {
+        let kb = crate::KnowledgeBase::embedded();
+        let index = SearchIndex::build(kb.entries()).expect("index");
+        let hits = index.search("ZeRO-3", Level::Exact, 10).expect("search");
+        assert!(!hits.is_empty(), "the knowledge base has ZeRO-3 entries");
+        for hit in hits {
+            assert_eq!(
+                hit.matched,
+                ["zero3"],
+                "{} matched {:?}",
+                hit.id,
+                hit.matched
+            );
+        }
     }
 
     #[test]
