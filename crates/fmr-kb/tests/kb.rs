@@ -2,6 +2,24 @@
 
 use fmr_kb::{KnowledgeBase, Level};
 
+/// The problems `check` finds, as the messages a user reads.
+fn problems_of(kb: &KnowledgeBase) -> Vec<String> {
+    kb.check().iter().map(|p| p.to_string()).collect()
+}
+
+/// Fails unless some problem satisfies `wanted`.
+fn assert_reported(problems: &[String], wanted: impl Fn(&str) -> bool) {
+    assert!(problems.iter().any(|p| wanted(p)), "{problems:?}");
+}
+
+/// Fails if any problem names `file`.
+fn assert_clean(problems: &[String], file: &str) {
+    assert!(
+        !problems.iter().any(|p| p.starts_with(file)),
+        "{file} should pass: {problems:?}"
+    );
+}
+
 #[test]
 fn shipped_knowledge_base_passes_check() {
     let kb = KnowledgeBase::embedded();
@@ -33,23 +51,14 @@ fn check_reports_each_broken_rule_with_its_file() {
         ("FM9002-broken.toml".to_string(), broken),
         ("FM9003-not-toml.toml".to_string(), "id = ".to_string()),
     ]);
-    let problems: Vec<String> = kb.check().iter().map(|p| p.to_string()).collect();
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.starts_with("FM9003-not-toml.toml: invalid TOML entry")),
-        "{problems:?}"
-    );
-    assert!(
-        problems
-            .iter()
-            .any(|p| p == "FM9002-broken.toml: signature has unknown symptom kind \"exploding\""),
-        "{problems:?}"
-    );
-    assert!(
-        !problems.iter().any(|p| p.starts_with("FM9001-good.toml")),
-        "{problems:?}"
-    );
+    let problems = problems_of(&kb);
+    assert_reported(&problems, |p| {
+        p.starts_with("FM9003-not-toml.toml: invalid TOML entry")
+    });
+    assert_reported(&problems, |p| {
+        p == "FM9002-broken.toml: signature has unknown symptom kind \"exploding\""
+    });
+    assert_clean(&problems, "FM9001-good.toml");
 }
 
 #[test]
@@ -70,24 +79,14 @@ fn presentations_are_checked_and_matched_like_aliases() {
         ("FM9001-good.toml".to_string(), presented),
         ("FM9002-long.toml".to_string(), too_long),
     ]);
-    let problems: Vec<String> = kb.check().iter().map(|p| p.to_string()).collect();
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.starts_with("FM9002-long.toml: presentation")
-                && p.contains("longer than 140")),
-        "{problems:?}"
-    );
-    assert!(
-        problems
-            .iter()
-            .any(|p| p == "FM9002-long.toml: presentation \"Test Alias\" repeats an alias"),
-        "{problems:?}"
-    );
-    assert!(
-        !problems.iter().any(|p| p.starts_with("FM9001-good.toml")),
-        "{problems:?}"
-    );
+    let problems = problems_of(&kb);
+    assert_reported(&problems, |p| {
+        p.starts_with("FM9002-long.toml: presentation") && p.contains("longer than 140")
+    });
+    assert_reported(&problems, |p| {
+        p == "FM9002-long.toml: presentation \"Test Alias\" repeats an alias"
+    });
+    assert_clean(&problems, "FM9001-good.toml");
 
     let report =
         "after 3k iterations the samples look like static and stay between minus one and one";
@@ -118,17 +117,9 @@ fn duplicate_ids_and_dangling_analogies_are_reported() {
         ("FM9001-good.toml".to_string(), dangling.clone()),
         ("FM9001-again.toml".to_string(), dangling),
     ]);
-    let problems: Vec<String> = kb.check().iter().map(|p| p.to_string()).collect();
-    assert!(
-        problems.iter().any(|p| p.contains("duplicate id FM9001")),
-        "{problems:?}"
-    );
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("analogy FM9999 does not resolve")),
-        "{problems:?}"
-    );
+    let problems = problems_of(&kb);
+    assert_reported(&problems, |p| p.contains("duplicate id FM9001"));
+    assert_reported(&problems, |p| p.contains("analogy FM9999 does not resolve"));
 }
 
 #[test]
