@@ -200,7 +200,21 @@ pub fn evaluate_with(
     engine: &Engine,
     cases: &[EvalCase],
     problems: Vec<String>,
+    on_case: impl FnMut(&CaseResult),
+) -> EvalSummary {
+    evaluate_by(engine, cases, problems, on_case, |inputs| {
+        engine.investigate(inputs)
+    })
+}
+
+/// The evaluation loop, with the investigation passed in so that a test can
+/// make one case fail.
+fn evaluate_by(
+    engine: &Engine,
+    cases: &[EvalCase],
+    problems: Vec<String>,
     mut on_case: impl FnMut(&CaseResult),
+    investigate: impl Fn(&Inputs) -> fmr_core::Report,
 ) -> EvalSummary {
     let mut results = Vec::new();
     let mut problems = problems;
@@ -218,23 +232,22 @@ pub fn evaluate_with(
         // A case that breaks the engine counts as a miss everywhere and is
         // named; the other cases still run.
         let inputs = case_inputs(case);
-        let report = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            engine.investigate(&inputs)
-        })) {
-            Ok(report) => Some(report),
-            Err(cause) => {
-                let why = cause
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| cause.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown cause".into());
-                problems.push(format!(
-                    "{}: the investigation failed ({why}); counted as a miss",
-                    case.id
-                ));
-                None
-            }
-        };
+        let report =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| investigate(&inputs))) {
+                Ok(report) => Some(report),
+                Err(cause) => {
+                    let why = cause
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| cause.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown cause".into());
+                    problems.push(format!(
+                        "{}: the investigation failed ({why}); counted as a miss",
+                        case.id
+                    ));
+                    None
+                }
+            };
         let report = report.as_ref();
         let rank = report.and_then(|r| first_hit(r, &accept, 3));
         let retrieved = report.is_some()
@@ -478,6 +491,60 @@ pub fn load_scenarios(dir: &std::path::Path) -> (Vec<EvalCase>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn case(id: &str, symptom: &str, accept: &str) -> EvalCase {
+        EvalCase {
+            id: id.into(),
+            symptom: symptom.into(),
+            expected: String::new(),
+            tried: String::new(),
+            environment: serde_json::Value::Null,
+            code_snippet: String::new(),
+            accept: accept.into(),
+            paths: Vec::new(),
+            code: None,
+            bug: None,
+            symptoms: None,
+        }
+    }
+
+    #[test]
+    fn a_case_that_breaks_the_engine_is_a_named_miss_and_the_others_still_count() {
+        let engine = Engine::new().expect("engine");
+        let nan = "loss becomes NaN after a few hundred steps with fp16";
+        let cases = [
+            case("first", nan, "overflow|loss scal"),
+            case("breaks", "this one panics", "anything"),
+            case("last", nan, "overflow|loss scal"),
+        ];
+        let mut seen = Vec::new();
+        let summary = evaluate_by(
+            &engine,
+            &cases,
+            Vec::new(),
+            |result| seen.push(result.id.clone()),
+            |inputs| {
+                if inputs.symptom.as_deref() == Some("this one panics") {
+                    panic!("a detector indexed past the end");
+                }
+                engine.investigate(inputs)
+            },
+        );
+        assert_eq!(seen, ["first", "breaks", "last"]);
+        assert_eq!(summary.cases, 3);
+        assert_eq!(summary.top3, 2, "{:?}", summary.results);
+        let broken = &summary.results[1];
+        assert_eq!(broken.rank, None);
+        assert!(!broken.retrieved);
+        assert!(broken.top_hypotheses.is_empty());
+        assert_eq!(broken.top_likelihood, None);
+        assert_eq!(
+            summary.problems,
+            [
+                "breaks: the investigation failed (a detector indexed past the end); counted as a miss"
+            ]
+        );
+    }
 
     fn result(likelihood: Option<f64>, rank: Option<usize>) -> CaseResult {
         CaseResult {
