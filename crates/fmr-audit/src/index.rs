@@ -117,16 +117,22 @@ pub fn locate(path: &Path) -> CodeIndex {
         .collect();
     for part in parts {
         match part {
-            Ok(part) => {
-                index.training_loops.extend(part.training_loops);
-                index.loss_calls.extend(part.loss_calls);
-                index.data_loaders.extend(part.data_loaders);
-                index.optimizers.extend(part.optimizers);
-            }
+            Ok(part) => index.absorb(part),
             Err(problem) => index.problems.push(problem),
         }
     }
     index
+}
+
+impl CodeIndex {
+    /// Appends another file's index (and its problems) after this one's.
+    pub(crate) fn absorb(&mut self, part: CodeIndex) {
+        self.training_loops.extend(part.training_loops);
+        self.loss_calls.extend(part.loss_calls);
+        self.data_loaders.extend(part.data_loaders);
+        self.optimizers.extend(part.optimizers);
+        self.problems.extend(part.problems);
+    }
 }
 
 /// Indexes in-memory code.

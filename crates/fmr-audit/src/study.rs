@@ -106,10 +106,7 @@ pub fn study_project(root: &Path, rules: &[&'static dyn AuditRule]) -> ProjectSt
             } => {
                 study.python_files += 1;
                 study.findings.extend(findings);
-                study.index.training_loops.extend(index.training_loops);
-                study.index.loss_calls.extend(index.loss_calls);
-                study.index.data_loaders.extend(index.data_loaders);
-                study.index.optimizers.extend(index.optimizers);
+                study.index.absorb(index);
                 study.imported_modules.extend(modules);
                 scans.push(Ok(scan));
             }

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use fmr_audit::{CodeIndex, RULES, audit_path, audit_source, index_source, locate};
 
+mod support;
+use support::write;
+
 /// A loop with backward and step but no `zero_grad`: PT001 on line 4 of this snippet.
 const MISSING_ZERO_GRAD: &str = "\
 for inputs, targets in loader:
@@ -12,13 +15,6 @@ for inputs, targets in loader:
     loss.backward()
     optimizer.step()
 ";
-
-fn write(path: &Path, contents: impl AsRef<[u8]>) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).expect("create directories");
-    }
-    fs::write(path, contents).expect("write file");
-}
 
 #[test]
 fn missing_path_is_a_problem_not_a_failure() {

@@ -3,10 +3,12 @@
 //! and `training_args.json`; a JAX project with optax and gin. Specs come as TOML, YAML, a
 //! markdown table, a LaTeX table, PDF-copied text and `name: value` lines.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use fmr_audit::paper::{Alignment, Origin, PaperSpec, SpecFormat, align};
+
+mod support;
+use support::write;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/paper_fixtures")
@@ -411,13 +413,6 @@ fn garbage_specs_are_clear_errors() {
             .to_string()
             .ends_with("no_such_spec.toml: no such file")
     );
-}
-
-fn write(path: &Path, contents: &str) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).expect("create directories");
-    }
-    fs::write(path, contents).expect("write file");
 }
 
 #[test]

@@ -1,23 +1,18 @@
 //! `study_project` parses each file once and must learn exactly what the three separate walks
 //! learn: the audit, the code index and the hyperparameter scan.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use fmr_audit::paper::scan_project;
 use fmr_audit::{RULES, audit_path, locate, study_project};
 
+mod support;
+use support::write;
+
 fn fixtures(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join(name)
-}
-
-fn write(path: &Path, contents: impl AsRef<[u8]>) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).expect("create directories");
-    }
-    fs::write(path, contents).expect("write file");
 }
 
 /// The study of `root` agrees with `audit_path`, `locate` and `scan_project` on it.

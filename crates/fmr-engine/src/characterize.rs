@@ -14,13 +14,14 @@ use crate::Inputs;
 use crate::text;
 
 /// Builds the characterization from the runs read, the symptoms detected in
-/// them and the user's own words. Code named by `inputs.code` is studied here;
+/// them and the user's own words. Code named by `inputs.code` is studied here,
+/// without the audit rules, whose findings the characterization does not use;
 /// [`characterize_studied`] takes a study already made.
 pub fn characterize(inputs: &Inputs, runs: &[Run], detected: Vec<Symptom>) -> Characterization {
     let study = inputs
         .code
         .as_deref()
-        .map(|code| fmr_audit::study_project(code, fmr_audit::RULES));
+        .map(|code| fmr_audit::study_project(code, &[]));
     characterize_studied(inputs, runs, detected, study.as_ref())
 }
 

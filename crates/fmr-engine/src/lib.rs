@@ -127,7 +127,7 @@ impl Engine {
         let runs = ingested.runs;
 
         // The code is read and parsed once, for the environment, the audit and the index.
-        let study = inputs
+        let mut study = inputs
             .code
             .as_deref()
             .map(|code| fmr_audit::study_project(code, fmr_audit::RULES));
@@ -144,10 +144,10 @@ impl Engine {
         );
 
         let mut audit_findings = Vec::new();
-        if let Some(study) = &study {
-            audit_findings.extend(study.findings.iter().cloned());
-            problems.extend(study.problems.iter().cloned());
-            problems.extend(study.scan.problems.iter().cloned());
+        if let Some(study) = &mut study {
+            audit_findings.append(&mut study.findings);
+            problems.append(&mut study.problems);
+            problems.append(&mut study.scan.problems);
         }
         for (name, text) in &inputs.code_snippets {
             audit_findings.extend(delegate::audit_snippet(name, text));
